@@ -49,7 +49,7 @@ if [[ "$RELOCK" == 0 && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]] \
 fi
 
 echo "setup_env: installing the $TARGET environment into $VENV"
-"${PIP[@]}" install -q "pip>=25"
+"${PIP[@]}" install -q "pip==26.3"
 if [[ "$RELOCK" == 1 || ! -f "$LOCK" ]]; then
   CONSTRAINT=()
 else
@@ -68,7 +68,7 @@ fi
 "${PIP[@]}" check
 
 if [[ "$RELOCK" == 1 ]]; then
-  { sed -n '/^#/p' "$LOCK" 2>/dev/null; "${PIP[@]}" freeze --exclude-editable | grep -v '^avr[= ]'; } > "$LOCK.new"
+  { sed -n '/^#/p' "$LOCK" 2>/dev/null; "${PIP[@]}" freeze --all --exclude-editable | grep -v -e '^avr[= ]' -e '^pip=='; } > "$LOCK.new"
   mv "$LOCK.new" "$LOCK"
   echo "setup_env: rewrote $LOCK"
   WANT="$TARGET $(cat pyproject.toml "$LOCK" setup_env.sh | sha256sum | cut -c1-16)"
