@@ -26,8 +26,12 @@ def test_verl_tokenizer_processor_and_rlhf_dataset(tiny_model, synthetic_records
     table = pa.table(
         {
             "data_source": ["synthetic"] * len(rows),
-            "prompt": [[{"role": "user", "content": build_prompt(r["question"], r.get("choices"))}] for r in rows],
-            "images": [[{"bytes": (synthetic_records.parent / r["image"]).read_bytes(), "path": None}] for r in rows],
+            "prompt": [
+                [{"role": "user", "content": build_prompt(r["question"], r.get("choices"))}] for r in rows
+            ],
+            "images": [
+                [{"bytes": (synthetic_records.parent / r["image"]).read_bytes(), "path": None}] for r in rows
+            ],
             "reward_model": [{"style": "rule", "ground_truth": r["answer"]} for r in rows],
         }
     )

@@ -75,7 +75,18 @@ class Record:
         return build_target(self.answer, self.perception, self.reasoning, format=self.format)
 
 
-KNOWN_FIELDS = {"image", "images", "question", "answer", "choices", "perception", "reasoning", "format", "source", "id"}
+KNOWN_FIELDS = {
+    "image",
+    "images",
+    "question",
+    "answer",
+    "choices",
+    "perception",
+    "reasoning",
+    "format",
+    "source",
+    "id",
+}
 _PIL_EXT = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp", "TIFF": "tiff"}
 
 
@@ -123,7 +134,9 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | RecordEr
                 row += 1
                 yield row, obj
     else:
-        raise RecordError(path, None, f"unsupported records file type {suffix!r}; use one of {SUPPORTED_SUFFIXES}")
+        raise RecordError(
+            path, None, f"unsupported records file type {suffix!r}; use one of {SUPPORTED_SUFFIXES}"
+        )
 
 
 def _text(value: Any, name: str, file: Path, row: int, *, required: bool) -> str | None:
@@ -155,7 +168,9 @@ def load_image(value: Any, base_dir: Path, file: Path, row: int) -> Image:
     elif isinstance(value, bytes | bytearray):
         data = bytes(value)
     if not data:
-        raise RecordError(file, row, f"image must be a path, bytes or {{bytes, path}}, got {type(value).__name__}")
+        raise RecordError(
+            file, row, f"image must be a path, bytes or {{bytes, path}}, got {type(value).__name__}"
+        )
     try:
         with PILImage.open(io.BytesIO(data)) as im:
             fmt = im.format
@@ -163,7 +178,9 @@ def load_image(value: Any, base_dir: Path, file: Path, row: int) -> Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         name = src if src is not None else "inline bytes"
         raise RecordError(file, row, f"image does not decode ({name}): {e}") from None
-    return Image(data=data, ext=_PIL_EXT.get(fmt or "", "png"), sha256=hashlib.sha256(data).hexdigest(), path=src)
+    return Image(
+        data=data, ext=_PIL_EXT.get(fmt or "", "png"), sha256=hashlib.sha256(data).hexdigest(), path=src
+    )
 
 
 def parse_record(raw: dict[str, Any], file: str | Path, row: int, *, base_dir: Path | None = None) -> Record:

@@ -99,7 +99,9 @@ def build_sft_dataset(
 
     examples = []
     for rec in tqdm(records, desc=f"writing {name}", unit="row", disable=len(records) < 200):
-        examples.append(to_sharegpt(rec, [_place_image(im, out, images) for im in rec.images], instruction=instruction))
+        examples.append(
+            to_sharegpt(rec, [_place_image(im, out, images) for im in rec.images], instruction=instruction)
+        )
 
     write_json(out / f"{name}.json", examples)
     skipped_path = out / f"{name}.skipped.jsonl"

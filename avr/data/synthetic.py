@@ -66,12 +66,18 @@ def describe(scene: list[dict[str, Any]]) -> str:
     """The perception text: every (colour, shape) group with its count, in a fixed order."""
     counts = Counter((o["color"], o["shape"]) for o in scene)
     parts = [f"{n} {color} {_plural(shape, n)}" for (color, shape), n in sorted(counts.items())]
-    return "The image shows " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]) + "."
+    return (
+        "The image shows "
+        + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+        + "."
+    )
 
 
 def _random_scene(rng: random.Random, n: int) -> list[dict[str, Any]]:
     cells = rng.sample(range(GRID * GRID), n)
-    return [{"shape": rng.choice(SHAPES), "color": rng.choice(list(COLORS)), "cell": c} for c in sorted(cells)]
+    return [
+        {"shape": rng.choice(SHAPES), "color": rng.choice(list(COLORS)), "cell": c} for c in sorted(cells)
+    ]
 
 
 def _mc(rng: random.Random, answer: str, pool: list[str]) -> tuple[list[str], str]:
