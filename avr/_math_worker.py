@@ -1,0 +1,32 @@
+"""The math-verify child process of ``avr.grading``: one JSON request a line in, ``1``/``0`` out.
+
+Run as ``python -m avr._math_worker``. A plain subprocess (not multiprocessing) so that it starts
+the same way from any parent: a script without a main guard, a thread, or a Ray worker.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def main() -> None:
+    from math_verify import parse, verify
+
+    out = sys.stdout.buffer
+    out.write(b"ready\n")
+    out.flush()
+    for line in sys.stdin.buffer:
+        try:
+            gold, pred = json.loads(line)
+            g = parse(gold if "$" in gold else f"${gold}$", parsing_timeout=None)
+            p = parse(pred if "$" in pred else f"${pred}$", parsing_timeout=None)
+            ok = bool(g) and bool(p) and bool(verify(g, p, timeout_seconds=None))
+        except Exception:
+            ok = False
+        out.write(b"1\n" if ok else b"0\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
