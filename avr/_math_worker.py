@@ -11,7 +11,14 @@ import sys
 
 
 def main() -> None:
-    from math_verify import parse, verify
+    from functools import lru_cache
+
+    from math_verify import parse as _parse
+    from math_verify import verify
+
+    @lru_cache(maxsize=65536)
+    def parse(text: str, parsing_timeout=None):  # a ground truth is parsed once, not once per rollout
+        return _parse(text, parsing_timeout=parsing_timeout)
 
     out = sys.stdout.buffer
     out.write(b"ready\n")

@@ -35,12 +35,14 @@ from avr.formats import OPTION_LETTERS
 
 MAX_ANSWER_CHARS = 1000  # answers are short; anything longer is wrong, and the cap bounds every check
 DEFAULT_TIMEOUT = 1.0
+MATH_CACHE_SIZE = 65536  # math-verify verdicts kept per process
 KILL_RESERVE = 0.15  # seconds kept back from the timeout to kill and reap a runaway math child
 
 # --- normalisation -----------------------------------------------------------------------------
 
 _ARTICLES = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+# Punctuation goes, but not operators: "x+1" and "x-1" must stay different answers.
+_PUNCT = re.compile(r"[^\w\s+\-*/=<>^%]", re.UNICODE)
 _WS = re.compile(r"\s+")
 _WRAPPERS = [
     re.compile(r"^\\boxed\{(.*)\}$", re.DOTALL),
@@ -164,8 +166,11 @@ def gold_letter(ground_truth: str, choices: Sequence[str]) -> str | None:
 
 # --- math-verify in a child process --------------------------------------------------------------
 
-# LaTeX commands, powers/subscripts/braces/equations, implicit products ("2x", "x2", "3(x+1)"), sqrt, pi.
-_MATH_HINT = re.compile(r"\\[a-zA-Z]+|[\^_{}=]|\d[a-zA-Z(]|\b[a-zA-Z]\d|\bsqrt\b|\bpi\b")
+# LaTeX commands, powers/subscripts/braces/equations, implicit products ("2x", "3(x+1)"), sqrt, pi,
+# and a lone variable next to an operator ("x+1").
+_MATH_HINT = re.compile(
+    r"\\[a-zA-Z]+|[\^_{}=]|\d[a-zA-Z(]|\b[a-zA-Z]\d|\bsqrt\b|\bpi\b|\b[a-zA-Z]\s*[-+*/]|[-+*/]\s*[a-zA-Z]\b"
+)
 
 
 def looks_like_math(s: str) -> bool:
@@ -179,6 +184,7 @@ class _MathVerifier:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._buf = b""
+        self._cache: dict[tuple[str, str], bool] = {}
 
     def _ensure_started(self, wait: float) -> bool:
         if self._proc is not None and self._proc.poll() is None:
@@ -220,23 +226,39 @@ class _MathVerifier:
                 raise RuntimeError("the math-verify worker did not start")
 
     def equal(self, gold: str, pred: str, deadline: float) -> bool:
-        """math-verify's verdict, or False when the deadline passes (the child is then replaced)."""
+        """math-verify's verdict, or False when the deadline passes (the child is then replaced).
+
+        Verdicts are cached: the n rollouts of a prompt often repeat an answer. A timeout is not
+        cached, so a pair cut short under load is tried again next time.
+        """
+        key = (gold, pred)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        verdict = self._ask(gold, pred, deadline)
+        if verdict is not None:
+            if len(self._cache) >= MATH_CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = verdict
+        return bool(verdict)
+
+    def _ask(self, gold: str, pred: str, deadline: float) -> bool | None:
         if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             return False
         try:
             if not self._ensure_started(max(0.0, deadline - time.monotonic())):
                 self._kill()
-                return False
+                return None
             self._proc.stdin.write(json.dumps([gold, pred]).encode() + b"\n")
             self._proc.stdin.flush()
             line = self._readline(deadline)
             if line is None:
                 self._kill()
-                return False
+                return None
             return line == b"1"
         except OSError:
             self._kill()
-            return False
+            return None
         finally:
             self._lock.release()
 

@@ -134,3 +134,11 @@ def test_time_bound_holds_in_threads():
     for t in threads:
         t.join(5)
     assert len(times) == 3 and max(times) < 1.0
+
+
+@pytest.mark.parametrize(
+    "answer, gt, expected",
+    [("x+1", "x-1", False), ("x+1", "1+x", True), ("a-b", "a+b", False), ("1/2", "2/1", False)],
+)
+def test_operators_are_not_punctuation(answer, gt, expected):
+    assert is_correct(answer, gt) is expected

@@ -1,0 +1,119 @@
+"""AVR's adapter to stock verl 0.9.1, loaded through the ``verl.plugins`` entry point.
+
+``import verl`` imports every ``verl.plugins`` entry point, in the driver and in each Ray worker,
+so registering here makes ``reward.reward_manager.name=adaptive_reward`` resolve by name with no
+fork and no patch.
+
+verl scores each rollout on its own, as soon as it finishes, so this manager computes only the
+per-sample part of the FS-GRPO reward (correctness, format shaping, length) through
+``avr.reward.score_response``. The group diversity bonus needs the whole group and is added in the
+trainer (the FS-GRPO stage), from the ``format`` this manager reports in ``reward_extra_info``.
+
+Settings: ``avr.reward_config`` in the verl config (a preset name such as ``paper`` or ``seed``, or
+a YAML path; default ``paper``). The step and horizon are verl's own: ``global_steps`` on the
+sample and ``actor_rollout_ref.actor.optim.total_training_steps``, so they survive a resume.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from avr.grading import warm_up
+from avr.reward import RewardConfig, diversity_weight, score_response
+
+logger = logging.getLogger(__name__)
+
+try:  # verl is optional for the rest of avr; this module is only imported by verl itself
+    from verl import DataProto
+    from verl.experimental.reward_loop.reward_manager import register
+    from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
+except ImportError as e:  # pragma: no cover - only without verl installed
+    raise ImportError("avr.verl_plugin needs verl: install with `pip install -e .[rl]`") from e
+
+EXTRA_KEYS = (
+    "format",
+    "correct",
+    "length",
+    "length_factor",
+    "format_term",
+    "base",
+    "valid_ground_truth",
+    "step",
+    "total_steps",
+    "diversity_weight",
+)
+
+
+def _scalar(value: Any, default: Any = None) -> Any:
+    """A per-sample field as a Python scalar (verl hands numpy arrays, 0-d arrays or plain values)."""
+    if value is None:
+        return default
+    if isinstance(value, np.ndarray):
+        return value.reshape(-1)[0].item() if value.size else default
+    if isinstance(value, list | tuple):
+        return value[0] if value else default
+    return value
+
+
+def reward_config_from(config: Any) -> RewardConfig:
+    avr_cfg = config.get("avr") if hasattr(config, "get") else None
+    name = (avr_cfg or {}).get("reward_config", "paper") if avr_cfg is not None else "paper"
+    return RewardConfig.load(name)
+
+
+def total_training_steps(config: Any) -> int:
+    try:
+        return int(config.actor_rollout_ref.actor.optim.total_training_steps or 0)
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
+@register("adaptive_reward")
+class AdaptiveRewardManager(RewardManagerBase):
+    """Per-sample FS-GRPO reward for verl's async reward loop."""
+
+    def __init__(
+        self, config, tokenizer, compute_score=None, reward_router_address=None, reward_model_tokenizer=None
+    ):
+        super().__init__(config, tokenizer, compute_score)
+        self.reward_config = reward_config_from(config)
+        self.total_steps = total_training_steps(config)
+        warm_up()  # start the math-verify child before the first rollout arrives
+
+    def score(self, response: str, ground_truth: Any, choices: Any, length: int, step: int) -> dict[str, Any]:
+        """The per-sample reward and its terms (synchronous; run in an executor by run_single)."""
+        choices = list(choices) if choices is not None and len(choices) else None
+        result = score_response(
+            response, ground_truth, length=length, choices=choices, config=self.reward_config
+        )
+        info = result.as_dict()
+        info.pop("score")
+        info.pop("diversity_bonus")
+        info.update(
+            step=step,
+            total_steps=self.total_steps,
+            diversity_weight=diversity_weight(step, self.total_steps, self.reward_config),
+        )
+        return {"reward_score": float(result.score), "reward_extra_info": {k: info[k] for k in EXTRA_KEYS}}
+
+    async def run_single(self, data: DataProto) -> dict:
+        item = data[-1]
+        response_ids = item.batch["responses"]
+        n_resp = response_ids.shape[-1]
+        valid = int(item.batch["attention_mask"][-n_resp:].sum())
+        ids = response_ids[:valid]
+        nt = item.non_tensor_batch
+        reward_model = nt.get("reward_model") or {}
+        ground_truth = reward_model.get("ground_truth") if isinstance(reward_model, dict) else None
+        extra = nt.get("extra_info") or {}
+        choices = extra.get("choices") if isinstance(extra, dict) else None
+        step = int(_scalar(nt.get("global_steps"), 0) or 0)
+        response = await self.loop.run_in_executor(
+            None, lambda: self.tokenizer.decode(ids, skip_special_tokens=True)
+        )
+        return await self.loop.run_in_executor(
+            None, lambda: self.score(response, ground_truth, choices, valid, step)
+        )
