@@ -60,13 +60,14 @@ def _train_sft(out: Path, model: Path, data: Path, steps: int) -> Path:
 
 
 def _look(model_dir: Path, records: Path, k: int = 24) -> dict:
-    """Greedy answers of the SFT model on held-out rows: format mix and exact-match accuracy."""
+    """Greedy answers of the SFT model on held-out rows: format mix and accuracy (avr.grading)."""
     import torch
     from PIL import Image
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from avr.data.records import read_records
     from avr.formats import FORMAT_NAMES, build_prompt, parse, prompt_to_content
+    from avr.grading import is_correct
 
     recs, _ = read_records([records])
     recs = recs[:k]
@@ -84,7 +85,7 @@ def _look(model_dir: Path, records: Path, k: int = 24) -> dict:
         new = out[0, inputs["input_ids"].shape[1] :]
         response = processor.tokenizer.decode(new, skip_special_tokens=True)
         p = parse(response)
-        correct = p.valid and p.answer.strip().lower() in {a.lower() for a in rec.answers}
+        correct = p.valid and is_correct(p.answer, rec.answers, rec.choices)
         rows.append(
             {"id": rec.id, "format": p.format, "correct": correct, "tokens": len(new), "response": response}
         )
@@ -92,7 +93,7 @@ def _look(model_dir: Path, records: Path, k: int = 24) -> dict:
     mix = {FORMAT_NAMES[f]: sum(r["format"] == f for r in rows) / n for f in range(4)}
     return {
         "n": n,
-        "exact_match": sum(r["correct"] for r in rows) / n,
+        "accuracy": sum(r["correct"] for r in rows) / n,
         "mean_tokens": sum(r["tokens"] for r in rows) / n,
         "format_mix": mix,
         "examples": rows[:3],
@@ -126,9 +127,7 @@ def run_demo(out: Path, n: int = 240, steps: int = 400) -> int:
     summary = _look(sft_dir, held)
     write_json(out / "stage1_summary.json", summary)
     print(f"[demo] format mix: {summary['format_mix']}")
-    print(
-        f"[demo] exact match: {summary['exact_match']:.2f}, mean output tokens: {summary['mean_tokens']:.1f}"
-    )
+    print(f"[demo] accuracy: {summary['accuracy']:.2f}, mean output tokens: {summary['mean_tokens']:.1f}")
     print(f"[demo] example response: {summary['examples'][0]['response']!r}")
     print("[demo] not yet in the demo: stage 2 (FS-GRPO) and the evaluation report (open issues).")
     print(

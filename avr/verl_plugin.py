@@ -59,9 +59,8 @@ def _scalar(value: Any, default: Any = None) -> Any:
 
 
 def reward_config_from(config: Any) -> RewardConfig:
-    avr_cfg = config.get("avr") if hasattr(config, "get") else None
-    name = (avr_cfg or {}).get("reward_config", "paper") if avr_cfg is not None else "paper"
-    return RewardConfig.load(name)
+    """The preset named by ``avr.reward_config`` in verl's config (default ``paper``)."""
+    return RewardConfig.load((config.get("avr") or {}).get("reward_config", "paper"))
 
 
 def total_training_steps(config: Any) -> int:
