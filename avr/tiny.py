@@ -345,6 +345,9 @@ def build_tiny_model(out_dir: str | os.PathLike, *, seed: int = 0, overwrite: bo
         model.save_pretrained(tmp)
         build_processor(tokenizer).save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model dir is shared like any other
+        for f in tmp.iterdir():
+            os.chmod(f, 0o644)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

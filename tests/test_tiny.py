@@ -22,6 +22,11 @@ def test_deterministic_from_seed(tmp_path, tiny_model):
     assert _digest(other)["tokenizer.json"] == _digest(tiny_model)["tokenizer.json"]
 
 
+def test_model_dir_is_readable_by_others(tiny_model):
+    assert tiny_model.stat().st_mode & 0o777 == 0o755
+    assert all(f.stat().st_mode & 0o777 == 0o644 for f in tiny_model.iterdir())
+
+
 def test_rerun_keeps_an_existing_model(tiny_model):
     before = _digest(tiny_model)
     build_tiny_model(tiny_model)
