@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -211,10 +211,7 @@ def score_batch(
     bonus = diversity_bonuses(
         [b.format for b in base], group_ids, step=step, total_steps=total_steps, config=config
     )
-    return [
-        RewardResult(**{**b.as_dict(), "score": b.base + d, "diversity_bonus": d})
-        for b, d in zip(base, bonus, strict=True)
-    ]
+    return [replace(b, score=b.base + d, diversity_bonus=d) for b, d in zip(base, bonus, strict=True)]
 
 
 def summarize(results: Sequence[RewardResult], *, prefix: str = "avr/") -> dict[str, float]:

@@ -88,14 +88,12 @@ class AdaptiveRewardManager(RewardManagerBase):
         result = score_response(
             response, ground_truth, length=length, choices=choices, config=self.reward_config
         )
-        info = result.as_dict()
-        info.pop("score")
-        info.pop("diversity_bonus")
-        info.update(
-            step=step,
-            total_steps=self.total_steps,
-            diversity_weight=diversity_weight(step, self.total_steps, self.reward_config),
-        )
+        info = {
+            **result.as_dict(),
+            "step": step,
+            "total_steps": self.total_steps,
+            "diversity_weight": diversity_weight(step, self.total_steps, self.reward_config),
+        }
         return {"reward_score": float(result.score), "reward_extra_info": {k: info[k] for k in EXTRA_KEYS}}
 
     async def run_single(self, data: DataProto) -> dict:
