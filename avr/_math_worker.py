@@ -7,6 +7,7 @@ the same way from any parent: a script without a main guard, a thread, or a Ray 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
@@ -20,7 +21,10 @@ def main() -> None:
     def parse(text: str, parsing_timeout=None):  # a ground truth is parsed once, not once per rollout
         return _parse(text, parsing_timeout=parsing_timeout)
 
-    out = sys.stdout.buffer
+    # The protocol gets its own copy of stdout; fd 1 then points at stderr, so that anything a library
+    # prints (math-verify warns on stdout-adjacent loggers) can never corrupt the answers.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     out.write(b"ready\n")
     out.flush()
     for line in sys.stdin.buffer:

@@ -320,9 +320,12 @@ def _matches(answer: str, gold: str, choices: list[str] | None, deadline: float)
     na, ng = parse_number(answer), parse_number(gold)
     if na is not None and ng is not None:
         return numbers_equal(na, ng)
-    ta, tg = normalize_text(strip_wrappers(answer)), normalize_text(strip_wrappers(gold))
-    if ta and ta == tg:
-        return True
-    if looks_like_math(answer) or looks_like_math(gold):
-        return _MATH.equal(strip_wrappers(gold), strip_wrappers(answer), deadline)
-    return False  # plain words, or a number against words: nothing more to compare
+    a, g = strip_wrappers(answer), strip_wrappers(gold)
+    if looks_like_math(a) or looks_like_math(g):
+        # Braces and backslashes carry meaning here ("x^{12}" is not "x^{1}2"): only an identical
+        # string is equal without asking math-verify.
+        if _WS.sub("", a) == _WS.sub("", g):
+            return True
+        return _MATH.equal(g, a, deadline)
+    ta = normalize_text(a)
+    return bool(ta) and ta == normalize_text(g)  # plain words, or a number against words

@@ -138,7 +138,15 @@ def test_time_bound_holds_in_threads():
 
 @pytest.mark.parametrize(
     "answer, gt, expected",
-    [("x+1", "x-1", False), ("x+1", "1+x", True), ("a-b", "a+b", False), ("1/2", "2/1", False)],
+    [
+        ("x+1", "x-1", False),
+        ("x+1", "1+x", True),
+        ("a-b", "a+b", False),
+        ("1/2", "2/1", False),
+        ("x^{12}", "x^{1}2", False),  # braces matter: no text normalisation of math
+        ("\\sqrt{12}", "\\sqrt{1}2", False),
+        ("x^{ 2 }", "x^{2}", True),
+    ],
 )
 def test_operators_are_not_punctuation(answer, gt, expected):
     assert is_correct(answer, gt) is expected
