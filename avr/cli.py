@@ -38,6 +38,28 @@ def _cmd_data_sft(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_rl(args: argparse.Namespace) -> int:
+    from avr.data.rl import build_rl_dataset, format_stats
+
+    stats = build_rl_dataset(
+        args.input,
+        args.out,
+        val_inputs=args.val_input,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        on_error=args.on_error,
+        instruction=args.instruction,
+        image_root=args.image_root,
+    )
+    print(format_stats(stats))
+    if stats["skipped"]:
+        print(f"skipped rows are listed in {Path(args.out) / 'skipped.jsonl'}")
+    print(
+        f"verl: data.train_files={Path(args.out) / 'train.parquet'} data.val_files={Path(args.out) / 'val.parquet'}"
+    )
+    return 0
+
+
 def _cmd_data_synthetic(args: argparse.Namespace) -> int:
     from avr.data.synthetic import generate
 
@@ -84,6 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--instruction", action="store_true", help="add the format instruction to prompts")
     s.set_defaults(func=_cmd_data_sft)
+
+    r = d.add_parser("rl", help="records -> verl parquet (train.parquet, val.parquet)")
+    r.add_argument("--input", "-i", nargs="+", required=True, help="records files (.jsonl, .json, .parquet)")
+    r.add_argument("--out", "-o", required=True, help="directory for train.parquet and val.parquet")
+    r.add_argument("--val-input", nargs="+", default=None, help="records for validation (default: a split)")
+    r.add_argument(
+        "--val-fraction", type=float, default=0.05, help="share of --input held out when no --val-input"
+    )
+    r.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
+    r.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    r.add_argument("--image-root", default=None)
+    r.add_argument("--instruction", action="store_true", help="add the format instruction to prompts")
+    r.set_defaults(func=_cmd_data_rl)
 
     g = d.add_parser("synthetic", help="the built-in demo data: drawn scenes with three question levels")
     g.add_argument("--out", "-o", required=True)

@@ -1,0 +1,143 @@
+"""Build verl's RL parquet (train + validation) from the same records the SFT builder reads.
+
+verl's ``RLHFDataset`` reads, per row: ``data_source``, ``prompt`` (a chat list whose user turn has
+one ``<image>`` per image), ``images`` (``{bytes, path}`` dicts), ``ability``, ``reward_model``
+(``{style, ground_truth}``) and ``extra_info``. The prompt is built by the same function as the
+SFT prompt, so the policy sees in RL exactly what it saw in SFT. ``ground_truth`` is always a list
+of acceptable answers (one type for the whole column; ``avr.grading`` accepts any of them), and
+``extra_info.choices`` carries the options for multiple-choice grading.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from avr.data.records import Record, read_records
+from avr.formats import FORMAT_NAMES, build_prompt
+from avr.grading import parse_number
+from avr.io import atomic_open, write_json, write_jsonl
+
+
+def answer_type(answer: str) -> tuple[str, int | None]:
+    """("integer" | "float" | "text", decimal places) of a ground truth, for graders that use it."""
+    num = parse_number(answer)
+    if num is None:
+        return "text", None
+    value, places = num
+    if value.denominator == 1 and not places:
+        return "integer", None
+    return "float", places
+
+
+def to_verl_row(record: Record, index: int, split: str, *, instruction: bool = False) -> dict[str, Any]:
+    kind, precision = answer_type(record.answer)
+    return {
+        "data_source": record.source,
+        "prompt": [
+            {
+                "role": "user",
+                "content": build_prompt(
+                    record.question, record.choices, n_images=len(record.images), instruction=instruction
+                ),
+            }
+        ],
+        "images": [{"bytes": im.data, "path": None} for im in record.images],
+        "ability": "multiple_choice" if record.choices else ("math" if kind != "text" else "vqa"),
+        "reward_model": {"style": "rule", "ground_truth": list(record.answers)},
+        "extra_info": {
+            "index": index,
+            "split": split,
+            "id": record.id,
+            "question": record.question,
+            "choices": list(record.choices) if record.choices else None,
+            "question_type": "multi_choice" if record.choices else "free_form",
+            "answer_type": kind,
+            "precision": precision,
+            "sft_format": FORMAT_NAMES[record.format],
+        },
+    }
+
+
+def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows)
+    with atomic_open(path, "wb") as f:
+        pq.write_table(table, f)
+
+
+def build_rl_dataset(
+    inputs: list[str | Path],
+    out_dir: str | Path,
+    *,
+    val_inputs: list[str | Path] | None = None,
+    val_fraction: float = 0.05,
+    seed: int = 0,
+    on_error: str = "raise",
+    instruction: bool = False,
+    image_root: str | Path | None = None,
+) -> dict[str, Any]:
+    """Validate every row and write ``train.parquet`` and ``val.parquet``; returns the stats it writes.
+
+    The validation split is ``val_inputs`` when given, else a seeded ``val_fraction`` of the inputs.
+    """
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    out = Path(out_dir)
+    root = Path(image_root) if image_root else None
+    records, skipped = read_records(list(inputs), on_error=on_error, image_root=root)
+    if val_inputs:
+        train = records
+        val, val_skipped = read_records(list(val_inputs), on_error=on_error, image_root=root)
+        skipped += val_skipped
+    else:
+        order = list(range(len(records)))
+        random.Random(seed).shuffle(order)
+        n_val = round(len(records) * val_fraction)
+        if val_fraction > 0 and len(records) > 1:
+            n_val = max(n_val, 1)
+        val_idx = set(order[:n_val])
+        train = [r for i, r in enumerate(records) if i not in val_idx]
+        val = [r for i, r in enumerate(records) if i in val_idx]
+    if not train:
+        raise ValueError(f"no valid training rows in {', '.join(map(str, inputs))} ({len(skipped)} skipped)")
+
+    _write_parquet(
+        out / "train.parquet",
+        [to_verl_row(r, i, "train", instruction=instruction) for i, r in enumerate(train)],
+    )
+    if val:
+        _write_parquet(
+            out / "val.parquet",
+            [to_verl_row(r, i, "val", instruction=instruction) for i, r in enumerate(val)],
+        )
+    else:
+        (out / "val.parquet").unlink(missing_ok=True)
+    skipped_path = out / "skipped.jsonl"
+    if skipped:
+        write_jsonl(skipped_path, skipped)
+    else:
+        skipped_path.unlink(missing_ok=True)
+    stats = {
+        "train": len(train),
+        "val": len(val or []),
+        "skipped": len(skipped),
+        "by_source": dict(sorted(Counter(r.source for r in train).items())),
+        "by_question_type": dict(
+            sorted(Counter("multi_choice" if r.choices else "free_form" for r in train).items())
+        ),
+        "inputs": [str(p) for p in inputs],
+    }
+    write_json(out / "stats.json", stats)
+    return stats
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    lines = [f"RL data: {stats['train']} train rows, {stats['val']} val rows, {stats['skipped']} skipped"]
+    lines += [f"  source {k:<22} {v:>7}" for k, v in stats["by_source"].items()]
+    lines += [f"  type   {k:<22} {v:>7}" for k, v in stats["by_question_type"].items()]
+    return "\n".join(lines)
