@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Stage 2: GRPO with AVR's adaptive reward on stock verl (python -m verl.trainer.main_ppo).
+#
+#   bash train-fs-grpo.sh --sft_model PATH --data_dir DIR --output_dir DIR
+#                         [--recipe YAML|NAME] [--gpus N] [--nnodes N] [--dry-run] [hydra overrides ...]
+#
+# --recipe   a Hydra recipe inheriting verl's ppo_trainer (default: train_configs/fs_grpo/qwen3vl_2b.yaml)
+# --data_dir holds train.parquet and val.parquet from `avr data rl`
+# --gpus     GPUs per node (default: all that nvidia-smi lists); --nnodes: Ray nodes (default 1)
+# --dry-run  print the config exactly as verl resolves it (recipe + overrides, plugin loaded), then
+#            exit without starting Ray; works on a CPU.
+# Multi-node: start a Ray head on node 0 and join the workers first (scripts/slurm/), then run this on
+# node 0 with --nnodes. A rerun resumes from the latest checkpoint in --output_dir (verl's resume_mode=auto).
+# A GRPO step needs GPUs: verl 0.9.1's resource pool, NCCL and vLLM rollouts do not run on a CPU.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+die() { echo "train-fs-grpo: error: $*" >&2; exit 2; }
+abspath() { if [[ "$1" == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
+
+RECIPE="qwen3vl_2b" SFT_MODEL="" DATA_DIR="" OUTPUT_DIR="" GPUS="" NNODES=1 DRY_RUN=0
+OVERRIDES=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --sft_model) SFT_MODEL="$(abspath "${2:?--sft_model needs a path}")"; shift 2 ;;
+    --data_dir) DATA_DIR="$(abspath "${2:?--data_dir needs a path}")"; shift 2 ;;
+    --output_dir) OUTPUT_DIR="$(abspath "${2:?--output_dir needs a path}")"; shift 2 ;;
+    --recipe) RECIPE="${2:?--recipe needs a value}"; shift 2 ;;
+    --gpus) GPUS="${2:?--gpus needs a number}"; shift 2 ;;
+    --nnodes) NNODES="${2:?--nnodes needs a number}"; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --*) die "unknown option $1 (Hydra overrides are key=value, without dashes)" ;;
+    *) OVERRIDES+=("$1"); shift ;;
+  esac
+done
+
+if [[ -f "$RECIPE" ]]; then RECIPE="$(abspath "$RECIPE")"
+elif [[ -f "$ROOT/train_configs/fs_grpo/${RECIPE%.yaml}.yaml" ]]; then RECIPE="$ROOT/train_configs/fs_grpo/${RECIPE%.yaml}.yaml"
+else die "recipe not found: $RECIPE (known: $(cd "$ROOT/train_configs/fs_grpo" && ls *.yaml | tr '\n' ' '))"
+fi
+
+cd "$ROOT"
+if [[ -z "${VIRTUAL_ENV:-}" && -x "$ROOT/.venv/bin/python" ]]; then PY="$ROOT/.venv/bin/python"; else PY="$(command -v python)"; fi
+
+ARGS=()
+[[ -n "$SFT_MODEL" ]] && ARGS+=("actor_rollout_ref.model.path=$SFT_MODEL")
+[[ -n "$DATA_DIR" ]] && ARGS+=("data.train_files=$DATA_DIR/train.parquet" "data.val_files=$DATA_DIR/val.parquet")
+[[ -n "$OUTPUT_DIR" ]] && ARGS+=("trainer.default_local_dir=$OUTPUT_DIR")
+[[ -n "$GPUS" ]] && ARGS+=("trainer.n_gpus_per_node=$GPUS")
+ARGS+=("trainer.nnodes=$NNODES")
+if [[ -n "${WANDB_API_KEY:-}" ]] || grep -qs "api.wandb.ai" "$HOME/.netrc"; then
+  ARGS+=("trainer.logger=[console,tensorboard,wandb]")
+fi
+# --config-dir adds the recipe folder to the search path beside verl's own config folder, so a recipe
+# inherits ppo_trainer (and the presets inherit qwen3vl_2b) through plain Hydra defaults.
+CMD=("$PY" -m verl.trainer.main_ppo "--config-dir=$(dirname "$RECIPE")" "--config-name=$(basename "$RECIPE" .yaml)"
+     "${ARGS[@]}" "${OVERRIDES[@]}")
+
+if [[ "$DRY_RUN" == 1 ]]; then
+  exec "${CMD[@]}" --cfg job --resolve
+fi
+
+# Checks before starting Ray: the model, the data, the GPUs.
+[[ -n "$SFT_MODEL" ]] || die "--sft_model is required (the HF directory written by train-sft.sh)"
+[[ -f "$SFT_MODEL/config.json" ]] || die "--sft_model $SFT_MODEL: no config.json, not a Hugging Face model directory"
+[[ -n "$DATA_DIR" ]] || die "--data_dir is required (build it with: avr data rl --input RECORDS --out DIR)"
+for f in train.parquet val.parquet; do
+  [[ -f "$DATA_DIR/$f" ]] || die "--data_dir $DATA_DIR: $f is missing (build it with: avr data rl --out $DATA_DIR)"
+done
+[[ -n "$OUTPUT_DIR" ]] || die "--output_dir is required"
+N_VISIBLE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+[[ "$N_VISIBLE" -gt 0 ]] || die "no GPU visible (nvidia-smi). A GRPO step needs GPUs; use --dry-run to check the config on a CPU"
+GPUS="${GPUS:-$N_VISIBLE}"
+[[ "$GPUS" -le "$N_VISIBLE" ]] || die "--gpus $GPUS but only $N_VISIBLE GPU(s) visible on this node"
+[[ " ${ARGS[*]} " == *" trainer.n_gpus_per_node="* ]] || CMD+=("trainer.n_gpus_per_node=$GPUS")
+
+LATEST="$OUTPUT_DIR/latest_checkpointed_iteration.txt"
+[[ -f "$LATEST" ]] && echo "train-fs-grpo: resuming from step $(cat "$LATEST") in $OUTPUT_DIR"
+echo "train-fs-grpo: ${CMD[*]}"
+"${CMD[@]}"
+echo "train-fs-grpo: checkpoints in $OUTPUT_DIR (merge the actor with scripts/merge_checkpoint.sh $OUTPUT_DIR)"
