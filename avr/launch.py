@@ -7,6 +7,7 @@ overrides) and fails first, naming the recipe and the key.
 
     python -m avr.launch sft-preflight RECIPE [key=value ...]
     python -m avr.launch sft-report RECIPE [key=value ...]
+    python -m avr.launch hf-check MODEL_DIR        (used by scripts/merge_checkpoint.sh)
 """
 
 from __future__ import annotations
@@ -164,19 +165,42 @@ def report(recipe: str | Path, overrides: list[str]) -> list[str]:
     return lines
 
 
+HF_REQUIRED = ("config.json", "tokenizer_config.json", "processor_config.json")
+
+
+def hf_check(model_dir: str | Path) -> list[str]:
+    """A merged model directory is usable: files present, and transformers loads model + processor."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    d = Path(model_dir)
+    missing = [f for f in HF_REQUIRED if not (d / f).is_file()]
+    if not any(d.glob("*.safetensors")):
+        missing.append("*.safetensors")
+    if missing:
+        raise PreflightError(f"{d}: missing {', '.join(missing)}")
+    processor = AutoProcessor.from_pretrained(d)
+    model = AutoModelForImageTextToText.from_pretrained(d)
+    n = sum(p.numel() for p in model.parameters())
+    return [f"{d} loads: {type(model).__name__} ({n:,} parameters), {type(processor).__name__}"]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) < 2 or argv[0] not in ("sft-preflight", "sft-report"):
+    if len(argv) < 2 or argv[0] not in ("sft-preflight", "sft-report", "hf-check"):
         print(__doc__, file=sys.stderr)
         return 2
-    cmd, recipe, overrides = argv[0], argv[1], argv[2:]
+    cmd, target, rest = argv[0], argv[1], argv[2:]
+    who = "merge_checkpoint" if cmd == "hf-check" else "train-sft"
     try:
-        lines = preflight(recipe, overrides) if cmd == "sft-preflight" else report(recipe, overrides)
+        if cmd == "hf-check":
+            lines = hf_check(target)
+        else:
+            lines = (preflight if cmd == "sft-preflight" else report)(target, rest)
     except PreflightError as e:
-        print(f"train-sft: error: {e}", file=sys.stderr)
+        print(f"{who}: error: {e}", file=sys.stderr)
         return 2
     for line in lines:
-        print(f"train-sft: {line}")
+        print(f"{who}: {line}")
     return 0
 
 
