@@ -63,6 +63,7 @@ def test_dry_run_prints_the_paper_values(resolved):
     assert (t["save_freq"], t["test_freq"], t["resume_mode"]) == (20, 20, "auto")
     assert "console" in t["logger"] and "tensorboard" in t["logger"]
     assert cfg["reward"]["reward_manager"]["name"] == "adaptive_reward"
+    assert t["v1"]["trainer_mode"] == "fs_grpo"
     assert cfg["avr"]["reward_config"] == "paper"
     # the script's options and free overrides reach verl
     assert cfg["actor_rollout_ref"]["model"]["path"] == str(out / "sft")
