@@ -164,3 +164,25 @@ def test_advantages_in_a_real_transfer_queue():
     finally:
         tq.close()
         ray.shutdown()
+
+
+@pytest.mark.e2e
+def test_a_fresh_ray_actor_resolves_both_names():
+    """verl builds the trainer inside a Ray actor (TaskRunnerV1) that imports verl afresh: the entry
+    points must reach it there, not only in the driver."""
+    import ray
+
+    @ray.remote(num_cpus=0)
+    class Probe:
+        def names(self):
+            import verl  # noqa: F401  (loads the verl.plugins entry points in this worker)
+            from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
+            from verl.trainer.ppo.v1 import get_trainer_cls
+
+            return get_trainer_cls("fs_grpo").__module__, get_reward_manager_cls("adaptive_reward").__module__
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        assert ray.get(Probe.remote().names.remote(), timeout=120) == ("avr.verl_trainer", "avr.verl_plugin")
+    finally:
+        ray.shutdown()
