@@ -44,3 +44,11 @@ def write_jsonl(path: str | os.PathLike, rows: list[dict]) -> None:
     with atomic_open(path, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_report(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Write a JSONL report, or remove a stale one when there is nothing to report."""
+    if rows:
+        write_jsonl(path, rows)
+    else:
+        Path(path).unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from typing import Any
 from avr.data.records import Record, read_records
 from avr.formats import FORMAT_NAMES, build_prompt
 from avr.grading import parse_number
-from avr.io import atomic_open, write_json, write_jsonl
+from avr.io import atomic_open, write_json, write_report
 
 
 def answer_type(answer: str) -> tuple[str, int | None]:
@@ -117,11 +117,7 @@ def build_rl_dataset(
         )
     else:
         (out / "val.parquet").unlink(missing_ok=True)
-    skipped_path = out / "skipped.jsonl"
-    if skipped:
-        write_jsonl(skipped_path, skipped)
-    else:
-        skipped_path.unlink(missing_ok=True)
+    write_report(out / "skipped.jsonl", skipped)
     stats = {
         "train": len(train),
         "val": len(val or []),

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from avr.data.records import Image, Record, read_records
 from avr.formats import FORMAT_NAMES, build_prompt
-from avr.io import write_bytes, write_json, write_jsonl
+from avr.io import write_bytes, write_json, write_report
 
 IMAGE_DIR = "images"
 IMAGE_MODES = ("copy", "hardlink", "symlink")
@@ -104,11 +104,7 @@ def build_sft_dataset(
         )
 
     write_json(out / f"{name}.json", examples)
-    skipped_path = out / f"{name}.skipped.jsonl"
-    if skipped:
-        write_jsonl(skipped_path, skipped)
-    else:
-        skipped_path.unlink(missing_ok=True)
+    write_report(out / f"{name}.skipped.jsonl", skipped)
     stats = {
         "name": name,
         "rows": len(examples),
