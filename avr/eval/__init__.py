@@ -1,0 +1,1 @@
+"""Evaluation: benchmark loaders, generation backends, inference modes, metrics and reports."""

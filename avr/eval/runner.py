@@ -1,0 +1,190 @@
+"""``avr eval``: generate predictions (resumable), then score them and write the report.
+
+``predictions.jsonl`` is appended batch by batch and fsynced, so a killed run loses at most the batch
+in flight; a rerun skips every (benchmark, id) already there. ``run.json`` pins the model, mode and
+decoding of a run directory: resuming with other settings would mix two runs in one table, so it is
+an error that names the differing key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from avr.eval.backends import Backend, Decoding
+from avr.eval.items import EvalItem
+from avr.eval.metrics import against_baseline, compute_metrics
+from avr.eval.modes import Mode, run_mode
+from avr.eval.scoring import Judge, score_prediction
+from avr.io import write_json, write_jsonl
+
+PREDICTIONS = "predictions.jsonl"
+RUN_INFO = "run.json"
+PINNED = ("model", "mode", "decoding", "instruction", "consensus_temperature")
+
+
+def read_predictions(path: Path) -> list[dict[str, Any]]:
+    """Every complete line; a torn last line (killed mid-write) is dropped and the file repaired."""
+    if not path.is_file():
+        return []
+    rows, good = [], True
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if lineno != len(lines):
+                raise ValueError(
+                    f"{path}: line {lineno} is not valid JSON (only a last line may be torn)"
+                ) from None
+            good = False
+    if not good:
+        write_jsonl(path, rows)
+    return rows
+
+
+def _check_run_info(run_dir: Path, info: dict[str, Any]) -> None:
+    path = run_dir / RUN_INFO
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        for key in PINNED:
+            if old.get(key) != info.get(key):
+                raise ValueError(
+                    f"{run_dir} holds a run with {key}={old.get(key)!r}, not {info.get(key)!r}; "
+                    "use another --out (or delete it) rather than mixing two runs"
+                )
+        info = {**info, "benchmarks": sorted(set(old.get("benchmarks", [])) | set(info["benchmarks"]))}
+    write_json(path, info)
+
+
+def _prediction(item: EvalItem, out: dict[str, Any], mode: Mode) -> dict[str, Any]:
+    return {
+        "benchmark": item.benchmark,
+        "id": item.id,
+        "mode": str(mode),
+        "question": item.question,
+        "response": out["response"],
+        "tokens": out["tokens"],
+        "levels": out["levels"],
+        "gold": {
+            "answers": item.answers,
+            "choices": item.choices,
+            "answer_type": item.answer_type,
+            "precision": item.precision,
+            "unit": item.unit,
+        },
+        "meta": item.meta,
+    }
+
+
+def generate_predictions(
+    backend: Backend,
+    items: list[EvalItem],
+    run_dir: Path,
+    mode: Mode,
+    *,
+    batch_size: int = 8,
+    instruction: bool = False,
+    consensus_temperature: float = 0.7,
+) -> int:
+    """Answer every item not yet in predictions.jsonl; returns how many were generated now."""
+    path = run_dir / PREDICTIONS
+    done = {(p["benchmark"], p["id"]) for p in read_predictions(path)}
+    todo = [it for it in items if (it.benchmark, it.id) not in done]
+    if not todo:
+        return 0
+    with (
+        path.open("a", encoding="utf-8") as f,
+        tqdm(total=len(todo), desc=f"eval ({mode})", unit="item") as bar,
+    ):
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            outs = run_mode(
+                mode, backend, batch, instruction=instruction, consensus_temperature=consensus_temperature
+            )
+            for item, out in zip(batch, outs, strict=True):
+                f.write(json.dumps(_prediction(item, out, mode), ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+            bar.update(len(batch))
+    return len(todo)
+
+
+def score_run(run_dir: Path, *, judge: Judge | None = None, baseline: Path | None = None) -> dict[str, Any]:
+    """Grade predictions.jsonl, write scored.jsonl, metrics.json, report.md and the plots."""
+    from avr.eval.report import write_run_report
+
+    run_dir = Path(run_dir)
+    preds = read_predictions(run_dir / PREDICTIONS)
+    if not preds:
+        raise FileNotFoundError(f"{run_dir / PREDICTIONS}: no predictions to score")
+    scored = [
+        score_prediction(p, judge=judge)
+        for p in tqdm(preds, desc="scoring", unit="item", disable=len(preds) < 200)
+    ]
+    write_jsonl(run_dir / "scored.jsonl", scored)
+    metrics = compute_metrics(scored)
+    info_path = run_dir / RUN_INFO
+    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    comparison = base = None
+    if baseline is not None:
+        bpath = Path(baseline) / "metrics.json"
+        if not bpath.is_file():
+            raise FileNotFoundError(f"{bpath}: the baseline run has no metrics; score it first")
+        base = json.loads(bpath.read_text(encoding="utf-8"))
+        comparison = against_baseline(metrics, base)
+    write_run_report(run_dir, metrics, info, comparison, base)
+    return {**metrics, "baseline": comparison}
+
+
+def run_eval(
+    model: str,
+    items: list[EvalItem],
+    run_dir: str | Path,
+    *,
+    mode: Mode,
+    backend: str = "hf",
+    decoding: Decoding | None = None,
+    batch_size: int = 8,
+    instruction: bool = False,
+    consensus_temperature: float = 0.7,
+    judge: Judge | None = None,
+    baseline: Path | None = None,
+    backend_obj: Backend | None = None,
+) -> dict[str, Any]:
+    """Generate what is missing, then score everything; returns the metrics."""
+    from avr.eval.backends import make_backend
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    decoding = decoding or Decoding()
+    info = {
+        "model": str(model),
+        "mode": str(mode),
+        "backend": backend,
+        "decoding": asdict(decoding),
+        "instruction": instruction,
+        "consensus_temperature": consensus_temperature if mode.name == "consensus" else None,
+        "benchmarks": sorted({it.benchmark for it in items}),
+    }
+    _check_run_info(run_dir, info)
+    done = {(p["benchmark"], p["id"]) for p in read_predictions(run_dir / PREDICTIONS)}
+    if any((it.benchmark, it.id) not in done for it in items):
+        be = backend_obj or make_backend(backend, str(model), decoding)
+        generate_predictions(
+            be,
+            items,
+            run_dir,
+            mode,
+            batch_size=batch_size,
+            instruction=instruction,
+            consensus_temperature=consensus_temperature,
+        )
+    return score_run(run_dir, judge=judge, baseline=baseline)

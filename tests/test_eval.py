@@ -1,0 +1,315 @@
+"""Evaluation: metrics on hand-made predictions, scoring rules, modes on a scripted backend, resume."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import pytest
+
+from avr.eval.backends import Decoding, Generation, GenRequest, _cut_at_stop
+from avr.eval.items import EvalItem
+from avr.eval.metrics import against_baseline, compute_metrics
+from avr.eval.modes import Mode, parse_mode, run_mode
+from avr.eval.report import compare_runs
+from avr.eval.runner import PREDICTIONS, generate_predictions, read_predictions, run_eval, score_run
+from avr.eval.scoring import Judge, extract_answer, score_prediction
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _row(bench: str, fmt: int, correct: bool, tokens: int) -> dict:
+    return {"benchmark": bench, "format": fmt, "correct": correct, "tokens": tokens}
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+
+def test_metrics_match_hand_computation():
+    rows = [
+        _row("a", 1, True, 10),
+        _row("a", 1, False, 20),
+        _row("a", 3, True, 90),
+        _row("a", 0, False, 40),
+        _row("b", 2, True, 50),
+        _row("b", 2, True, 30),
+    ]
+    m = compute_metrics(rows)
+    a, b, o = m["benchmarks"]["a"], m["benchmarks"]["b"], m["overall"]
+    assert (a["n"], a["accuracy"], a["mean_tokens"], a["median_tokens"]) == (4, 0.5, 40, 30)
+    assert a["malformed_rate"] == 0.25
+    assert a["formats"]["answer"] == {"n": 2, "share": 0.5, "accuracy": 0.5, "mean_tokens": 15}
+    assert a["formats"]["full"]["accuracy"] == 1.0 and a["formats"]["perception+answer"]["accuracy"] is None
+    assert (b["accuracy"], b["mean_tokens"]) == (1.0, 40)
+    assert o["n"] == 6 and o["accuracy"] == pytest.approx(4 / 6) and o["mean_tokens"] == 40
+    assert o["macro_accuracy"] == pytest.approx(0.75)
+    assert sum(f["share"] for f in o["formats"].values()) == pytest.approx(1)
+
+
+def test_baseline_comparison():
+    run = compute_metrics([_row("a", 1, True, 25), _row("a", 1, False, 25)])
+    base = compute_metrics([_row("a", 3, True, 100), _row("a", 3, True, 100)])
+    c = against_baseline(run, base)
+    assert c["a"]["token_reduction"] == pytest.approx(0.75)
+    assert c["a"]["accuracy_change"] == pytest.approx(-0.5)
+    assert c["overall"]["baseline_mean_tokens"] == 100
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("response", "fmt", "answer"),
+    [
+        ("<answer>B</answer>", 1, "B"),
+        ("<perception>p</perception><answer>4</answer>", 2, "4"),
+        ("<perception>p</perception><reasoning>r</reasoning><answer>x</answer>", 3, "x"),
+        ("I think <answer>7</answer> yes", 0, "7"),  # malformed, but the answer is graded
+        ("<answer>1</answer><answer>2</answer>", 0, None),  # two answers: none is taken
+        ("so the answer is \\boxed{\\frac{1}{2}}", 0, "\\frac{1}{2}"),
+        ("so \\boxed{a{b}c} and", 0, "a{b}c"),
+        ("\\boxed{unclosed", 0, None),
+        ("", 0, None),
+    ],
+)
+def test_extract_answer(response, fmt, answer):
+    assert extract_answer(response) == (fmt, answer)
+
+
+def _pred(response: str, answers, **gold) -> dict:
+    return {"benchmark": "b", "id": "1", "question": "q", "response": response, "tokens": 3,
+            "gold": {"answers": answers, **gold}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold", "correct"),
+    [
+        ("3.14", {"answers": ["3.14"], "answer_type": "float", "precision": 2}, True),
+        ("3.1416", {"answers": ["3.14"], "answer_type": "float", "precision": 2}, True),  # rounded first
+        ("3.2", {"answers": ["3.14"], "answer_type": "float", "precision": 2}, False),
+        ("12 cm", {"answers": ["12"], "unit": "cm", "answer_type": "integer"}, True),
+        ("12.0", {"answers": ["12"], "answer_type": "integer"}, True),
+        ("120", {"answers": ["12"], "answer_type": "integer"}, False),
+        ("B", {"answers": ["cat"], "choices": ["dog", "cat"]}, True),
+        ("A", {"answers": ["cat"], "choices": ["dog", "cat"]}, False),
+    ],
+)
+def test_score_honours_benchmark_metadata(answer, gold, correct):
+    scored = score_prediction(_pred(f"<answer>{answer}</answer>", **gold))
+    assert scored["correct"] is correct and scored["format"] == 1
+
+
+class _JudgeHandler(BaseHTTPRequestHandler):
+    calls: ClassVar[list[dict]] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append(body)
+        verdict = "yes" if "a feline" in body["messages"][0]["content"] else "no"
+        data = json.dumps({"choices": [{"message": {"content": verdict}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_llm_judge_is_asked_only_for_free_form_misses():
+    server = HTTPServer(("127.0.0.1", 0), _JudgeHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        judge = Judge(f"http://127.0.0.1:{server.server_port}/v1", "judge-model", timeout=5)
+        _JudgeHandler.calls.clear()
+        ok = score_prediction(_pred("<answer>a feline</answer>", ["cat"]), judge=judge)
+        assert ok["correct"] and ok["judged"]
+        no = score_prediction(_pred("<answer>a dog</answer>", ["cat"]), judge=judge)
+        assert not no["correct"] and no["judged"]
+        exact = score_prediction(_pred("<answer>cat</answer>", ["cat"]), judge=judge)
+        assert exact["correct"] and not exact["judged"]  # the rules said yes: no call
+        mc = score_prediction(
+            _pred("<answer>a feline</answer>", ["cat"], choices=["dog", "cat"]), judge=judge
+        )
+        assert not mc["correct"] and not mc["judged"]  # never for multiple choice
+        assert len(_JudgeHandler.calls) == 2 and _JudgeHandler.calls[0]["model"] == "judge-model"
+    finally:
+        server.shutdown()
+
+
+# --- modes on a scripted backend ---------------------------------------------------------------
+
+
+class Scripted:
+    """A backend whose answers come from a function of the request; a token is one character."""
+
+    def __init__(self, respond):
+        self.respond = respond
+        self.requests: list[GenRequest] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
+    def generate(self, requests):
+        out = []
+        for req in requests:
+            self.requests.append(req)
+            texts = self.respond(req)
+            gens = []
+            for t in texts:
+                t, _ = _cut_at_stop(t, req.stop)
+                gens.append(Generation(t, len(t)))
+            out.append(gens)
+        return out
+
+
+def _item(i: int = 0, answers=("4",), choices=None) -> EvalItem:
+    return EvalItem(
+        id=str(i), benchmark="fx", question=f"q{i}", images=[PNG], answers=list(answers), choices=choices
+    )
+
+
+@pytest.mark.parametrize("spec", ["adaptive", "forced:1", "forced:3", "consensus", "consensus:5"])
+def test_parse_mode_round_trips(spec):
+    assert str(parse_mode(spec)) == (spec if spec != "consensus" else "consensus:3")
+
+
+@pytest.mark.parametrize("spec", ["forced", "forced:4", "consensus:1", "greedy", "adaptive:2"])
+def test_parse_mode_rejects(spec):
+    with pytest.raises(ValueError, match="unknown mode"):
+        parse_mode(spec)
+
+
+def test_forced_formats_prefill_each_tag_and_count_them():
+    # the model would love to skip perception; forcing makes it write each block in turn
+    def respond(req):
+        if req.prefill.endswith("<perception>"):
+            return ["two dots</perception><answer>2</answer>"] * req.n
+        if req.prefill.endswith("<reasoning>"):
+            return ["1+1=2</reasoning> extra"] * req.n
+        return ["2</answer>"] * req.n
+
+    be = Scripted(respond)
+    (p3,) = run_mode(Mode("forced", format=3), be, [_item()])
+    assert p3["response"] == (
+        "<perception>two dots</perception>\n\n<reasoning>1+1=2</reasoning>\n\n<answer>2</answer>"
+    )
+    assert p3["tokens"] == len(p3["response"])  # generated text + every forced tag
+    assert [r.stop for r in be.requests] == [["</perception>"], ["</reasoning>"], []]
+    (p1,) = run_mode(Mode("forced", format=1), Scripted(respond), [_item()])
+    assert p1["response"] == "<answer>2</answer>" and extract_answer(p1["response"]) == (1, "2")
+
+
+def test_forced_stops_when_a_block_never_closes():
+    be = Scripted(lambda req: ["rambling on"] * req.n)
+    (p,) = run_mode(Mode("forced", format=2), be, [_item()])
+    assert p["response"] == "<perception>rambling on" and len(be.requests) == 1
+    assert extract_answer(p["response"])[0] == 0
+
+
+def test_consensus_answers_early_when_samples_agree_and_escalates_otherwise():
+    def respond(req):
+        if req.prefill == "<answer>":  # level 1: k direct samples
+            agree = ["4</answer>", "4.0</answer>", "4</answer>"]
+            return agree if req.question == "q0" else ["1</answer>", "2</answer>", "1</answer>"]
+        if req.prefill == "<perception>":  # level 2: k samples with perception
+            return ["p</perception>"] * req.n
+        return ["3</answer>"]  # ... whose answers agree
+
+    p0, p1 = run_mode(Mode("consensus", k=3), Scripted(respond), [_item(0), _item(1)])
+    assert p0["levels"] == 1 and p0["response"] == "<answer>4</answer>"
+    assert p0["tokens"] == len("<answer>4</answer>") * 2 + len("<answer>4.0</answer>")  # all three samples
+    assert p1["levels"] == 2 and extract_answer(p1["response"]) == (2, "3")
+    level1 = 3 * len("<answer>1</answer>")
+    assert p1["tokens"] == level1 + 3 * len("<perception>p</perception>\n\n<answer>3</answer>")
+
+
+def test_consensus_escalates_to_full_reasoning():
+    def respond(req):
+        if req.prefill == "<answer>":
+            return [f"{i}</answer>" for i in range(req.n)]
+        if req.prefill == "<perception>":
+            return [f"p{i}</perception>" for i in range(req.n)]
+        if req.prefill.endswith("<reasoning>"):
+            return ["r</reasoning>"]
+        if req.prefill.endswith("<answer>") and "<reasoning>" in req.prefill:
+            return ["9</answer>"]
+        return [f"{req.prefill[12:14]}</answer>"]  # level-2 answers differ with the perception text
+
+    (p,) = run_mode(Mode("consensus", k=2), Scripted(respond), [_item()])
+    assert p["levels"] == 3 and extract_answer(p["response"]) == (3, "9")
+
+
+# --- runner: resume, pinned settings, reports --------------------------------------------------
+
+
+def test_rerun_after_kill_resumes_without_repeating(tmp_path):
+    items = [_item(i) for i in range(5)]
+    be = Scripted(lambda req: ["<answer>4</answer>"])
+    generate_predictions(be, items[:3], tmp_path, Mode("adaptive"), batch_size=1)
+    with (tmp_path / PREDICTIONS).open("a") as f:
+        f.write('{"benchmark": "fx", "id": "3", "resp')  # killed mid-line
+    be2 = Scripted(lambda req: ["<answer>5</answer>"])
+    assert generate_predictions(be2, items, tmp_path, Mode("adaptive"), batch_size=2) == 2
+    assert [r.question for r in be2.requests] == ["q3", "q4"]
+    preds = read_predictions(tmp_path / PREDICTIONS)
+    assert [p["id"] for p in preds] == ["0", "1", "2", "3", "4"]
+    assert generate_predictions(be2, items, tmp_path, Mode("adaptive")) == 0
+
+
+def test_corrupt_line_in_the_middle_is_an_error_naming_it(tmp_path):
+    (tmp_path / PREDICTIONS).write_text('{"id": 1}\nnot json\n{"id": 2}\n')
+    with pytest.raises(ValueError, match=r"predictions.jsonl: line 2"):
+        read_predictions(tmp_path / PREDICTIONS)
+
+
+def test_run_dir_pins_mode_and_decoding(tmp_path):
+    be = Scripted(lambda req: ["<answer>4</answer>"] * req.n)
+    run_eval("m", [_item()], tmp_path, mode=Mode("adaptive"), backend_obj=be)
+    with pytest.raises(ValueError, match="mode='adaptive'"):
+        run_eval("m", [_item()], tmp_path, mode=Mode("forced", format=1), backend_obj=be)
+    with pytest.raises(ValueError, match="decoding"):
+        run_eval(
+            "m",
+            [_item()],
+            tmp_path,
+            mode=Mode("adaptive"),
+            decoding=Decoding(max_new_tokens=7),
+            backend_obj=be,
+        )
+
+
+def test_score_and_compare_write_reports_and_plots(tmp_path):
+    items = [_item(i, answers=["4"]) for i in range(4)]
+    short = Scripted(lambda req: ["<answer>4</answer>" if req.question != "q3" else "<answer>5</answer>"])
+    long = Scripted(lambda req: ["<perception>four</perception><reasoning>2+2</reasoning><answer>4</answer>"])
+    m_long = run_eval("m", items, tmp_path / "long", mode=Mode("adaptive"), backend_obj=long)
+    m_short = run_eval(
+        "m", items, tmp_path / "short", mode=Mode("adaptive"), backend_obj=short, baseline=tmp_path / "long"
+    )
+    assert m_long["overall"]["accuracy"] == 1.0 and m_short["overall"]["accuracy"] == 0.75
+    assert m_short["baseline"]["overall"]["accuracy_change"] == pytest.approx(-0.25)
+    assert m_short["baseline"]["overall"]["token_reduction"] == pytest.approx(1 - 18 / 73)
+    for name in ("report.md", "metrics.json", "scored.jsonl", "format_mix.png", "accuracy_vs_tokens.png"):
+        assert (tmp_path / "short" / name).is_file(), name
+    assert (tmp_path / "short" / "format_mix.png").read_bytes()[:8] == PNG
+    report = (tmp_path / "short" / "report.md").read_text()
+    assert "| fx | 4 | 75.0 | 18.0 |" in report and "tok reduction %" in report
+    # re-scoring needs no model and gives the same numbers
+    again = score_run(tmp_path / "short")
+    assert again["overall"] == m_short["overall"]
+    table = compare_runs([tmp_path / "long", tmp_path / "short"], tmp_path / "cmp")
+    assert "| long | adaptive | overall | 4 | 100.0 | 73.0 |" in table
+    assert (tmp_path / "cmp" / "accuracy_vs_tokens.png").read_bytes()[:8] == PNG
+
+
+def test_compare_names_a_run_without_metrics(tmp_path):
+    with pytest.raises(FileNotFoundError, match="avr eval score"):
+        compare_runs([tmp_path])
+
+
+def test_decoding_defaults_follow_the_authors():
+    d = Decoding()
+    assert (d.temperature, d.max_new_tokens, d.min_pixels, d.max_pixels) == (0.0, 4096, 35_840, 458_752)
