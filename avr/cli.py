@@ -1,4 +1,4 @@
-"""The ``avr`` command: data building, the tiny model and the demo.
+"""The ``avr`` command: data building, evaluation, the tiny model and the demo.
 
 Training itself is launched by the frameworks' own CLIs through ``train-sft.sh`` and
 ``train-fs-grpo.sh``; this command prepares what they read.
@@ -7,6 +7,7 @@ Training itself is launched by the frameworks' own CLIs through ``train-sft.sh``
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -68,6 +69,162 @@ def _cmd_data_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_sets(pairs: list[str]) -> dict:
+    """``key=value`` overrides; values parsed as YAML scalars (numbers, booleans)."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise ValueError(f"--set {pair!r}: expected key=value")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _cmd_data_annotate(args: argparse.Namespace) -> int:
+    from avr.data.annotate import AnnotateConfig, annotate
+    from avr.eval.backends import Decoding, make_backend
+
+    cfg = AnnotateConfig.load(args.config, _parse_sets(args.set))
+    for p in [args.model, args.teacher]:
+        if p and not Path(p).exists():
+            raise FileNotFoundError(f"model not found: {p}")
+    decoding = Decoding(max_new_tokens=cfg.max_new_tokens, seed=args.seed)
+    policy = make_backend(args.backend, args.model, decoding)
+    teacher = make_backend(args.backend, args.teacher, decoding) if args.teacher else None
+    stats = annotate(
+        args.input, args.out, backend=policy, teacher=teacher, config=cfg, on_error=args.on_error
+    )
+    print(
+        f"annotated {stats['annotated']} rows now ({stats['already_done']} done before), by format "
+        f"{stats['by_format']}; skipped {stats['skipped']} (see annotate.skipped.jsonl); -> {stats['path']}"
+    )
+    return 0
+
+
+def _judge(args: argparse.Namespace):
+    from avr.eval.scoring import Judge
+
+    if not args.judge_url:
+        return None
+    if not args.judge_model:
+        raise ValueError("--judge-url needs --judge-model (the model name the endpoint serves)")
+    return Judge(args.judge_url, args.judge_model, api_key=os.environ.get("AVR_JUDGE_API_KEY", "EMPTY"))
+
+
+def _print_metrics(run_dir: Path, metrics: dict) -> None:
+    from avr.eval.report import metrics_table
+
+    print(metrics_table(metrics, metrics.get("baseline")))
+    print(f"report: {run_dir / 'report.md'} (plots: format_mix.png, accuracy_vs_tokens.png)")
+
+
+def _cmd_eval_run(args: argparse.Namespace) -> int:
+    from avr.eval.backends import Decoding
+    from avr.eval.benchmarks import load_benchmark
+    from avr.eval.modes import parse_mode
+    from avr.eval.runner import run_eval
+
+    mode = parse_mode(args.mode)
+    if not Path(args.model).exists():
+        raise FileNotFoundError(f"--model {args.model}: no such directory (a merged HF checkpoint)")
+    decoding = Decoding(
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        min_pixels=args.min_pixels,
+        max_pixels=args.max_pixels,
+        seed=args.seed,
+    )
+    items = []
+    for spec in [s for s in args.benchmarks.split(",") if s.strip()]:
+        loaded = load_benchmark(spec.strip(), data_dir=args.data_dir, limit=args.limit)
+        print(f"{spec.strip()}: {len(loaded)} items")
+        items += loaded
+    metrics = run_eval(
+        args.model,
+        items,
+        Path(args.out),
+        mode=mode,
+        backend=args.backend,
+        decoding=decoding,
+        batch_size=args.batch_size,
+        instruction=args.instruction,
+        consensus_temperature=args.consensus_temperature,
+        judge=_judge(args),
+        baseline=Path(args.baseline) if args.baseline else None,
+    )
+    _print_metrics(Path(args.out), metrics)
+    return 0
+
+
+def _cmd_eval_score(args: argparse.Namespace) -> int:
+    from avr.eval.runner import score_run
+
+    metrics = score_run(
+        Path(args.run_dir), judge=_judge(args), baseline=Path(args.baseline) if args.baseline else None
+    )
+    _print_metrics(Path(args.run_dir), metrics)
+    return 0
+
+
+def _cmd_eval_compare(args: argparse.Namespace) -> int:
+    from avr.eval.report import compare_runs
+
+    print(compare_runs([Path(r) for r in args.runs], Path(args.out) if args.out else None))
+    if args.out:
+        print(f"written: {Path(args.out) / 'compare.md'}, {Path(args.out) / 'accuracy_vs_tokens.png'}")
+    return 0
+
+
+def _add_judge_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--judge-url", default=None, help="optional LLM judge: OpenAI-compatible base URL")
+    p.add_argument("--judge-model", default=None, help="model name served at --judge-url")
+    p.add_argument("--baseline", default=None, help="another run dir: report token reduction and acc change")
+
+
+def _add_eval_parser(sub) -> None:
+    e = sub.add_parser(
+        "eval",
+        help="evaluate a model: accuracy, output tokens, format mix (also: eval score, eval compare)",
+        description="avr eval --model PATH --benchmarks NAME[,NAME...] --out DIR  |  "
+        "avr eval score RUN_DIR  |  avr eval compare RUN...",
+    )
+    es = e.add_subparsers(dest="eval_command", required=True)
+    r = es.add_parser("run", help="generate predictions (resumable), score them, write the report")
+    r.add_argument("--model", required=True, help="HF model directory (e.g. a merged checkpoint)")
+    r.add_argument(
+        "--benchmarks",
+        required=True,
+        help="comma-separated NAME or NAME=PATH (a benchmark dir, or a generic .jsonl/.parquet)",
+    )
+    r.add_argument("--out", required=True, help="run directory (a rerun resumes)")
+    r.add_argument("--data-dir", default="data/benchmarks", help="where NAME without =PATH is looked up")
+    r.add_argument("--backend", choices=["hf", "vllm"], default="hf")
+    r.add_argument("--mode", default="adaptive", help="adaptive | forced:1|2|3 | consensus[:k]")
+    r.add_argument("--limit", type=int, default=None, help="first N items of each benchmark")
+    r.add_argument("--batch-size", type=int, default=8, help="items per generate call (and per fsync)")
+    r.add_argument("--temperature", type=float, default=0.0)
+    r.add_argument("--top-p", type=float, default=1.0)
+    r.add_argument("--max-new-tokens", type=int, default=4096)
+    r.add_argument("--min-pixels", type=int, default=35_840)
+    r.add_argument("--max-pixels", type=int, default=458_752)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--consensus-temperature", type=float, default=0.7)
+    r.add_argument("--instruction", action="store_true", help="describe the formats in the prompt")
+    _add_judge_args(r)
+    r.set_defaults(func=_cmd_eval_run)
+    s = es.add_parser("score", help="re-score saved predictions (no model): after a grader or judge change")
+    s.add_argument("run_dir")
+    _add_judge_args(s)
+    s.set_defaults(func=_cmd_eval_score)
+    c = es.add_parser("compare", help="one table (and plot with --out) from several run dirs")
+    c.add_argument("runs", nargs="+")
+    c.add_argument("--out", default=None)
+    c.set_defaults(func=_cmd_eval_compare)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from avr.demo import run_demo
 
@@ -127,6 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--name", default="synthetic")
     g.set_defaults(func=_cmd_data_synthetic)
 
+    a = d.add_parser(
+        "annotate", help="assign formats by pass rate; a teacher fills missing texts (resumable)"
+    )
+    a.add_argument("--input", "-i", nargs="+", required=True, help="records files")
+    a.add_argument("--out", "-o", required=True, help="directory for annotated.jsonl (a rerun resumes)")
+    a.add_argument("--model", required=True, help="the policy whose pass rates decide the format")
+    a.add_argument("--teacher", default=None, help="model that writes missing texts (default: --model)")
+    a.add_argument("--backend", choices=["hf", "vllm"], default="hf")
+    a.add_argument("--config", default="default", help="train_configs/annotate/<name>.yaml or a path")
+    a.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    a.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    a.add_argument("--seed", type=int, default=0)
+    a.set_defaults(func=_cmd_data_annotate)
+
+    _add_eval_parser(sub)
+
     m = sub.add_parser("demo", help="the pipeline on the built-in data and the tiny model (CPU)")
     m.add_argument("--out", default="outputs/demo")
     m.add_argument("--n", type=int, default=240, help="synthetic records to build")
@@ -135,7 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+EVAL_COMMANDS = {"run", "score", "compare", "-h", "--help"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"] and (len(argv) == 1 or argv[1] not in EVAL_COMMANDS):
+        argv.insert(1, "run")  # `avr eval --model ...` is `avr eval run --model ...`
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
