@@ -20,6 +20,17 @@ def _cmd_tiny_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exclude_index(args: argparse.Namespace):
+    """The leakage index for --exclude: every item of the named evaluation benchmarks."""
+    if not args.exclude:
+        return None
+    from avr.data.exclude import load_index
+
+    index = load_index(args.exclude, data_dir=args.benchmark_dir)
+    print(f"--exclude: {len(index.images)} benchmark images, {len(index.questions)} questions indexed")
+    return index
+
+
 def _cmd_data_sft(args: argparse.Namespace) -> int:
     from avr.data.sft import build_sft_dataset, format_stats
 
@@ -31,10 +42,13 @@ def _cmd_data_sft(args: argparse.Namespace) -> int:
         images=args.images,
         instruction=args.instruction,
         image_root=args.image_root,
+        exclude=_exclude_index(args),
     )
     print(format_stats(stats))
     if stats["skipped"]:
         print(f"skipped rows are listed in {Path(args.out) / (args.name + '.skipped.jsonl')}")
+    if stats["excluded"]:
+        print(f"excluded rows are listed in {Path(args.out) / (args.name + '.excluded.jsonl')}")
     print(f"LLaMA-Factory: dataset_dir={args.out} dataset={args.name}")
     return 0
 
@@ -51,10 +65,13 @@ def _cmd_data_rl(args: argparse.Namespace) -> int:
         on_error=args.on_error,
         instruction=args.instruction,
         image_root=args.image_root,
+        exclude=_exclude_index(args),
     )
     print(format_stats(stats))
     if stats["skipped"]:
         print(f"skipped rows are listed in {Path(args.out) / 'skipped.jsonl'}")
+    if stats["excluded"]:
+        print(f"excluded rows are listed in {Path(args.out) / 'excluded.jsonl'}")
     print(
         f"verl: data.train_files={Path(args.out) / 'train.parquet'} data.val_files={Path(args.out) / 'val.parquet'}"
     )
@@ -231,6 +248,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), n=args.n, steps=args.max_steps)
 
 
+def _add_exclude_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--exclude",
+        nargs="+",
+        default=None,
+        metavar="BENCHMARK",
+        help="drop rows whose image or question matches an item of these benchmarks (NAME or NAME=PATH)",
+    )
+    p.add_argument("--benchmark-dir", default="data/benchmarks", help="where --exclude NAME is looked up")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="avr", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -262,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--image-root", default=None, help="resolve relative image paths here (default: records dir)"
     )
     s.add_argument("--instruction", action="store_true", help="add the format instruction to prompts")
+    _add_exclude_args(s)
     s.set_defaults(func=_cmd_data_sft)
 
     r = d.add_parser("rl", help="records -> verl parquet (train.parquet, val.parquet)")
@@ -275,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     r.add_argument("--image-root", default=None)
     r.add_argument("--instruction", action="store_true", help="add the format instruction to prompts")
+    _add_exclude_args(r)
     r.set_defaults(func=_cmd_data_rl)
 
     g = d.add_parser("synthetic", help="the built-in demo data: drawn scenes with three question levels")

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from avr.data.exclude import LeakageIndex, drop_leaks
 from avr.data.records import Record, read_records
 from avr.formats import FORMAT_NAMES, build_prompt
 from avr.grading import parse_number
@@ -80,16 +81,19 @@ def build_rl_dataset(
     on_error: str = "raise",
     instruction: bool = False,
     image_root: str | Path | None = None,
+    exclude: LeakageIndex | None = None,
 ) -> dict[str, Any]:
     """Validate every row and write ``train.parquet`` and ``val.parquet``; returns the stats it writes.
 
     The validation split is ``val_inputs`` when given, else a seeded ``val_fraction`` of the inputs.
+    ``exclude`` drops input rows that match an evaluation benchmark item (listed in excluded.jsonl).
     """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     out = Path(out_dir)
     root = Path(image_root) if image_root else None
     records, skipped = read_records(list(inputs), on_error=on_error, image_root=root)
+    records, excluded = drop_leaks(records, exclude)
     if val_inputs:
         train = records
         val, val_skipped = read_records(list(val_inputs), on_error=on_error, image_root=root)
@@ -118,10 +122,12 @@ def build_rl_dataset(
     else:
         (out / "val.parquet").unlink(missing_ok=True)
     write_report(out / "skipped.jsonl", skipped)
+    write_report(out / "excluded.jsonl", excluded)
     stats = {
         "train": len(train),
         "val": len(val or []),
         "skipped": len(skipped),
+        "excluded": len(excluded),
         "by_source": dict(sorted(Counter(r.source for r in train).items())),
         "by_question_type": dict(
             sorted(Counter("multi_choice" if r.choices else "free_form" for r in train).items())
@@ -134,6 +140,8 @@ def build_rl_dataset(
 
 def format_stats(stats: dict[str, Any]) -> str:
     lines = [f"RL data: {stats['train']} train rows, {stats['val']} val rows, {stats['skipped']} skipped"]
+    if stats.get("excluded"):
+        lines[0] += f", {stats['excluded']} excluded as benchmark items"
     lines += [f"  source {k:<22} {v:>7}" for k, v in stats["by_source"].items()]
     lines += [f"  type   {k:<22} {v:>7}" for k, v in stats["by_question_type"].items()]
     return "\n".join(lines)

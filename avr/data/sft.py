@@ -18,6 +18,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from avr.data.exclude import LeakageIndex, drop_leaks
 from avr.data.records import Image, Record, read_records
 from avr.formats import FORMAT_NAMES, build_prompt
 from avr.io import write_bytes, write_json, write_report
@@ -86,16 +87,24 @@ def build_sft_dataset(
     images: str = "copy",
     instruction: bool = False,
     image_root: str | Path | None = None,
+    exclude: LeakageIndex | None = None,
 ) -> dict[str, Any]:
-    """Validate every row of ``inputs`` and write the data set. Returns the stats it also writes."""
+    """Validate every row of ``inputs`` and write the data set. Returns the stats it also writes.
+
+    ``exclude`` drops rows that match an evaluation benchmark item (``avr.data.exclude``); they are
+    listed in ``<name>.excluded.jsonl``.
+    """
     if images not in IMAGE_MODES:
         raise ValueError(f"images must be one of {IMAGE_MODES}, got {images!r}")
     out = Path(out_dir)
     records, skipped = read_records(
         list(inputs), on_error=on_error, image_root=Path(image_root) if image_root else None
     )
+    records, excluded = drop_leaks(records, exclude)
     if not records:
-        raise ValueError(f"no valid rows in {', '.join(map(str, inputs))} ({len(skipped)} skipped)")
+        raise ValueError(
+            f"no valid rows in {', '.join(map(str, inputs))} ({len(skipped)} skipped, {len(excluded)} excluded)"
+        )
 
     examples = []
     for rec in tqdm(records, desc=f"writing {name}", unit="row", disable=len(records) < 200):
@@ -105,10 +114,12 @@ def build_sft_dataset(
 
     write_json(out / f"{name}.json", examples)
     write_report(out / f"{name}.skipped.jsonl", skipped)
+    write_report(out / f"{name}.excluded.jsonl", excluded)
     stats = {
         "name": name,
         "rows": len(examples),
         "skipped": len(skipped),
+        "excluded": len(excluded),
         "by_format": {FORMAT_NAMES[k]: v for k, v in sorted(Counter(r.format for r in records).items())},
         "by_source": dict(sorted(Counter(r.source for r in records).items())),
         "inputs": [str(p) for p in inputs],
@@ -125,6 +136,8 @@ def build_sft_dataset(
 def format_stats(stats: dict[str, Any]) -> str:
     """A short human summary: counts per format and per source."""
     lines = [f"{stats['name']}: {stats['rows']} rows written, {stats['skipped']} skipped"]
+    if stats.get("excluded"):
+        lines[0] += f", {stats['excluded']} excluded as benchmark items"
     lines += [f"  format {k:<18} {v:>7}" for k, v in stats["by_format"].items()]
     lines += [f"  source {k:<18} {v:>7}" for k, v in stats["by_source"].items()]
     return "\n".join(lines)
