@@ -33,6 +33,10 @@ try:  # verl is optional for the rest of avr; this module is only imported by ve
 except ImportError as e:  # pragma: no cover - only without verl installed
     raise ImportError("avr.verl_plugin needs verl: install with `pip install -e .[rl]`") from e
 
+# Per-sample 0/1 indicators: their mean over any set of samples is that format's share. verl averages
+# every extra key per data source in validation (val-aux/<source>/<key>/mean@n), so the format mix
+# and accuracy reach the validation logs with no code of ours in the trainer.
+FORMAT_SHARE_KEYS = {0: "is_malformed", 1: "is_answer", 2: "is_perception", 3: "is_full"}
 EXTRA_KEYS = (
     "format",
     "correct",
@@ -44,6 +48,8 @@ EXTRA_KEYS = (
     "step",
     "total_steps",
     "diversity_weight",
+    "acc",
+    *FORMAT_SHARE_KEYS.values(),
 )
 
 
@@ -93,6 +99,9 @@ class AdaptiveRewardManager(RewardManagerBase):
             "step": step,
             "total_steps": self.total_steps,
             "diversity_weight": diversity_weight(step, self.total_steps, self.reward_config),
+            # "acc" is verl's conventional name: validation then reports it as val-core/<source>/acc
+            "acc": float(result.correct),
+            **{key: float(result.format == f) for f, key in FORMAT_SHARE_KEYS.items()},
         }
         return {"reward_score": float(result.score), "reward_extra_info": {k: info[k] for k in EXTRA_KEYS}}
 

@@ -123,3 +123,19 @@ def test_ray_reward_worker_scores_with_verls_fields(tiny_model):
     # step and horizon come from verl's own fields, not a counter of ours
     assert set(out.non_tensor_batch["step"]) == {10} and set(out.non_tensor_batch["total_steps"]) == {40}
     assert out.non_tensor_batch["diversity_weight"][0] == pytest.approx(diversity_weight(10, 40, paper))
+
+    # Validation: verl's own _validate bookkeeping over the same output puts accuracy under
+    # val-core and every per-format share under val-aux, per data source.
+    from verl.trainer.ppo.ray_trainer import RayPPOTrainer
+    from verl.trainer.ppo.reward import extract_reward
+
+    reward_tensor, extra = extract_reward(out)
+    infos = {"reward": reward_tensor.sum(-1).tolist(), **{k: list(v) for k, v in extra.items()}}
+    metrics = RayPPOTrainer._val_metrics_update(
+        None, np.array(["synthetic"] * 4, dtype=object), ["g0", "g0", "g1", "g1"], infos, []
+    )
+    assert metrics["val-core/synthetic/acc/mean@2"] == pytest.approx(0.5)
+    assert metrics["val-aux/synthetic/is_answer/mean@2"] == pytest.approx(0.25)
+    assert metrics["val-aux/synthetic/is_malformed/mean@2"] == pytest.approx(0.25)
+    assert metrics["val-aux/synthetic/is_full/mean@2"] == pytest.approx(0.25)
+    assert "val-aux/synthetic/length/mean@2" in metrics and "val-aux/synthetic/reward/mean@2" in metrics
