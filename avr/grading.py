@@ -177,23 +177,27 @@ def looks_like_math(s: str) -> bool:
     return bool(_MATH_HINT.search(s))
 
 
-class _MathVerifier:
+MATH_WORKER_CMD = [sys.executable, "-m", "avr._math_worker"]
+
+
+def _default_workers() -> int:
+    env = os.environ.get("AVR_MATH_WORKERS")
+    return max(1, int(env)) if env else max(1, min(4, os.cpu_count() or 1))
+
+
+class _MathChild:
     """One child process running math-verify; killed and replaced when a call passes its deadline."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, cmd: list[str]) -> None:
+        self._cmd = cmd
         self._proc: subprocess.Popen | None = None
         self._buf = b""
-        self._cache: dict[tuple[str, str], bool] = {}
 
-    def _ensure_started(self, wait: float) -> bool:
+    def ensure_started(self, wait: float) -> bool:
         if self._proc is not None and self._proc.poll() is None:
             return True
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "avr._math_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            self._cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         self._buf = b""
         return self._readline(time.monotonic() + wait) == b"ready"
@@ -212,18 +216,78 @@ class _MathVerifier:
         line, self._buf = self._buf.split(b"\n", 1)
         return line.strip()
 
-    def _kill(self) -> None:
+    def kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
         self._proc, self._buf = None, b""
 
+    def ask(self, gold: str, pred: str, deadline: float) -> bool | None:
+        """The verdict, or None when the child failed or ran past the deadline (it is then killed)."""
+        try:
+            if not self.ensure_started(max(0.0, deadline - time.monotonic())):
+                self.kill()
+                return None
+            self._proc.stdin.write(json.dumps([gold, pred]).encode() + b"\n")
+            self._proc.stdin.flush()
+            line = self._readline(deadline)
+            if line is None:
+                self.kill()
+                return None
+            return line == b"1"
+        except OSError:
+            self.kill()
+            return None
+
+
+class _MathVerifier:
+    """A small pool of math-verify children shared by the threads of a process.
+
+    One child per concurrent caller, up to ``max_workers`` (``AVR_MATH_WORKERS``, default
+    min(4, CPUs)): a thread pool or an async reward loop grading LaTeX answers then runs in
+    parallel instead of queueing behind one child. Children start lazily, so a single-threaded
+    caller keeps exactly one.
+    """
+
+    def __init__(self, max_workers: int | None = None, cmd: list[str] | None = None) -> None:
+        self.max_workers = max_workers or _default_workers()
+        self._cmd = cmd or MATH_WORKER_CMD
+        self._cond = threading.Condition()
+        self._idle: list[_MathChild] = []
+        self._count = 0  # children in existence (idle or busy)
+        self._cache: dict[tuple[str, str], bool] = {}
+
+    def _checkout(self, deadline: float) -> _MathChild | None:
+        with self._cond:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if self._count < self.max_workers:
+                    self._count += 1
+                    return _MathChild(self._cmd)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
+
+    def _checkin(self, child: _MathChild) -> None:
+        with self._cond:
+            self._idle.append(child)
+            self._cond.notify()
+
+    @property
+    def children(self) -> int:
+        return self._count
+
     def start(self, wait: float = 60.0) -> None:
-        """Start the child and wait until math-verify is imported (once, outside the hot path)."""
-        with self._lock:
-            if not self._ensure_started(wait):
-                self._kill()
+        """Start one child and wait until math-verify is imported (once, outside the hot path)."""
+        child = self._checkout(time.monotonic() + wait)
+        try:
+            if child is None or not child.ensure_started(wait):
                 raise RuntimeError("the math-verify worker did not start")
+        finally:
+            if child is not None:
+                self._checkin(child)
 
     def equal(self, gold: str, pred: str, deadline: float) -> bool:
         """math-verify's verdict, or False when the deadline passes (the child is then replaced).
@@ -235,36 +299,26 @@ class _MathVerifier:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        verdict = self._ask(gold, pred, deadline)
-        if verdict is not None:
-            if len(self._cache) >= MATH_CACHE_SIZE:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = verdict
-        return bool(verdict)
-
-    def _ask(self, gold: str, pred: str, deadline: float) -> bool | None:
-        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        child = self._checkout(deadline)
+        if child is None:
             return False
         try:
-            if not self._ensure_started(max(0.0, deadline - time.monotonic())):
-                self._kill()
-                return None
-            self._proc.stdin.write(json.dumps([gold, pred]).encode() + b"\n")
-            self._proc.stdin.flush()
-            line = self._readline(deadline)
-            if line is None:
-                self._kill()
-                return None
-            return line == b"1"
-        except OSError:
-            self._kill()
-            return None
+            verdict = child.ask(gold, pred, deadline)
         finally:
-            self._lock.release()
+            self._checkin(child)
+        if verdict is not None:
+            with self._cond:
+                if len(self._cache) >= MATH_CACHE_SIZE:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = verdict
+        return bool(verdict)
 
     def close(self) -> None:
-        with self._lock:
-            self._kill()
+        with self._cond:
+            for child in self._idle:
+                child.kill()
+            self._count -= len(self._idle)
+            self._idle.clear()
 
 
 _MATH = _MathVerifier()

@@ -150,3 +150,45 @@ def test_time_bound_holds_in_threads():
 )
 def test_operators_are_not_punctuation(answer, gt, expected):
     assert is_correct(answer, gt) is expected
+
+
+# A stand-in for the math-verify child with the same line protocol: "slow" pairs take 1.5 s.
+_SLOW_CHILD = (
+    "import json, sys, time\n"
+    "print('ready', flush=True)\n"
+    "for line in sys.stdin:\n"
+    "    gold, pred = json.loads(line)\n"
+    "    if gold == 'slow':\n"
+    "        time.sleep(1.5)\n"
+    "    print('1' if gold == pred else '0', flush=True)\n"
+)
+
+
+def test_concurrent_math_calls_do_not_queue_behind_a_slow_one():
+    import sys
+
+    from avr.grading import _MathVerifier
+
+    pool = _MathVerifier(max_workers=2, cmd=[sys.executable, "-c", _SLOW_CHILD])
+    try:
+        pool.start()
+        done: list[str] = []
+        slow = threading.Thread(
+            target=lambda: done.append(f"slow:{pool.equal('slow', 'slow', time.monotonic() + 5)}")
+        )
+        slow.start()
+        time.sleep(0.2)  # the slow pair now holds one child
+        assert pool.equal("x^2", "x^2", time.monotonic() + 5)  # a second child answers meanwhile
+        done.append("fast")
+        slow.join()
+        assert done == ["fast", "slow:True"] and pool.children == 2
+        # with both children busy and none allowed beyond max_workers, a call waits its deadline, then says no
+        single = _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", _SLOW_CHILD])
+        t = threading.Thread(target=single.equal, args=("slow", "y", time.monotonic() + 5))
+        t.start()
+        time.sleep(0.3)
+        assert single.equal("a", "a", time.monotonic() + 0.2) is False and single.children == 1
+        t.join()
+        single.close()
+    finally:
+        pool.close()
