@@ -78,6 +78,19 @@ def _cmd_data_rl(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_convert(args: argparse.Namespace) -> int:
+    from avr.data.sources import convert
+
+    stats = convert(args.name, args.src, args.out, split=args.split, limit=args.limit, on_error=args.on_error)
+    print(
+        f"{args.name}: {stats['rows']} records written to {stats['path']} ({stats['skipped']} skipped, "
+        f"{stats['filtered']} left out on purpose); by format {stats['by_format']}"
+    )
+    if stats["skipped"]:
+        print(f"skipped rows are listed in {stats['skipped_path']}")
+    return 0
+
+
 def _cmd_data_synthetic(args: argparse.Namespace) -> int:
     from avr.data.synthetic import generate
 
@@ -306,6 +319,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--instruction", action="store_true", help="add the format instruction to prompts")
     _add_exclude_args(r)
     r.set_defaults(func=_cmd_data_rl)
+
+    from avr.data.sources import SOURCES
+
+    cv = d.add_parser("convert", help="a published data set (local dir or hub id) -> AVR records")
+    cv.add_argument("name", choices=sorted(SOURCES), help="which data set")
+    cv.add_argument("--src", required=True, help="its directory in the published layout, or a hub id")
+    cv.add_argument("--out", "-o", required=True, help="directory for <name>.jsonl and images/")
+    cv.add_argument("--split", default=None, help="split to read (default: the data set's training split)")
+    cv.add_argument("--limit", type=int, default=None)
+    cv.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    cv.set_defaults(func=_cmd_data_convert)
 
     g = d.add_parser("synthetic", help="the built-in demo data: drawn scenes with three question levels")
     g.add_argument("--out", "-o", required=True)
