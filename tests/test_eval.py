@@ -101,6 +101,15 @@ def test_score_honours_benchmark_metadata(answer, gold, correct):
     assert scored["correct"] is correct and scored["format"] == 1
 
 
+@pytest.mark.parametrize(("answer", "correct"), [("104", True), ("96", True), ("106", False), ("ten", False)])
+def test_chartqa_relaxed_accuracy_from_item_metadata(answer, correct):
+    pred = {**_pred(f"<answer>{answer}</answer>", ["100"]), "meta": {"relaxed_tolerance": 0.05}}
+    assert score_prediction(pred)["correct"] is correct
+    assert (
+        score_prediction(_pred(f"<answer>{answer}</answer>", ["100"]))["correct"] is False
+    )  # exact otherwise
+
+
 class _JudgeHandler(BaseHTTPRequestHandler):
     calls: ClassVar[list[dict]] = []
 

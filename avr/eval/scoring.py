@@ -80,6 +80,20 @@ def _gold_answers(gold: dict[str, Any]) -> list[str]:
     return answers
 
 
+def _relaxed_match(answer: str, golds: list[str], tol: float) -> bool:
+    """ChartQA's relaxed accuracy: a number within ``tol`` (relative) of a numeric gold answer."""
+    pred = parse_number(answer.rstrip("%").strip())
+    if pred is None:
+        return False
+    for g in golds:
+        gold = parse_number(g.rstrip("%").strip())
+        if gold is not None and abs(pred[0] - gold[0]) <= abs(gold[0]) * Fraction(tol).limit_denominator(
+            10**6
+        ):
+            return True
+    return False
+
+
 @dataclass
 class Judge:
     """An optional LLM judge on an OpenAI-compatible endpoint, for free-form answers only.
@@ -126,6 +140,9 @@ def score_prediction(pred: dict[str, Any], *, judge: Judge | None = None) -> dic
     judged = False
     if answer:
         correct = is_correct(_apply_metadata(answer, gold), golds, choices)
+        tol = (pred.get("meta") or {}).get("relaxed_tolerance")
+        if not correct and tol:
+            correct = _relaxed_match(answer, golds, float(tol))
         if not correct and judge is not None and not choices:
             correct, judged = judge(pred.get("question", ""), answer, golds), True
     return {**pred, "format": fmt, "answer": answer, "correct": bool(correct), "judged": judged}
