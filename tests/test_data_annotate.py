@@ -56,19 +56,19 @@ class Scripted:
         for req in requests:
             self.prefills.append(req.prefill)
             p = self.plan[req.question]
-            if req.prefill == "<answer>":
+            if req.prefill == "<answer>\n":
                 texts = [f"{a}</answer>" for a in p["direct"]]
-            elif req.prefill == "<perception>" and req.n > 1:
+            elif req.prefill == "<perception>\n" and req.n > 1:
                 texts = ["seen</perception>" for _ in range(req.n)]
             elif (
-                req.prefill.endswith("<answer>")
+                req.prefill.endswith("<answer>\n")
                 and "<reasoning>" not in req.prefill
                 and "seen<" in req.prefill
             ):
                 texts = [f"{p['perceived'].pop(0)}</answer>"]
-            elif req.prefill.endswith("<perception>"):
+            elif req.prefill.endswith("<perception>\n"):
                 texts = ["teacher sees</perception>"]
-            elif req.prefill.endswith("<reasoning>"):
+            elif req.prefill.endswith("<reasoning>\n"):
                 texts = ["teacher reasons</reasoning>"]
             else:
                 texts = [f"{p['teacher']}</answer>"]
@@ -115,7 +115,7 @@ def test_annotate_picks_formats_and_keeps_only_correct_teacher_texts(tmp_path):
         "teacher": ["perception"],
     }
     # the teacher wrote the reasoning after the record's own perception, not its own
-    assert "<perception>a given description</perception>\n\n<reasoning>" in teacher.prefills
+    assert "<perception>\na given description\n</perception>\n\n<reasoning>\n" in teacher.prefills
     report = [json.loads(x) for x in (tmp_path / "out" / REPORT).read_text().splitlines()]
     assert [r["id"] for r in report] == ["bad"] and "teacher never answered correctly" in report[0]["error"]
     assert report[0]["row"] == 4

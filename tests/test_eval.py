@@ -194,58 +194,60 @@ def test_parse_mode_rejects(spec):
 def test_forced_formats_prefill_each_tag_and_count_them():
     # the model would love to skip perception; forcing makes it write each block in turn
     def respond(req):
-        if req.prefill.endswith("<perception>"):
+        if req.prefill.endswith("<perception>\n"):
             return ["two dots</perception><answer>2</answer>"] * req.n
-        if req.prefill.endswith("<reasoning>"):
+        if req.prefill.endswith("<reasoning>\n"):
             return ["1+1=2</reasoning> extra"] * req.n
         return ["2</answer>"] * req.n
 
     be = Scripted(respond)
     (p3,) = run_mode(Mode("forced", format=3), be, [_item()])
     assert p3["response"] == (
-        "<perception>two dots</perception>\n\n<reasoning>1+1=2</reasoning>\n\n<answer>2</answer>"
+        "<perception>\ntwo dots</perception>\n\n<reasoning>\n1+1=2</reasoning>\n\n<answer>\n2</answer>"
     )
     assert p3["tokens"] == len(p3["response"])  # generated text + every forced tag
     assert [r.stop for r in be.requests] == [["</perception>"], ["</reasoning>"], []]
     (p1,) = run_mode(Mode("forced", format=1), Scripted(respond), [_item()])
-    assert p1["response"] == "<answer>2</answer>" and extract_answer(p1["response"]) == (1, "2")
+    assert p1["response"] == "<answer>\n2</answer>" and extract_answer(p1["response"]) == (1, "2")
 
 
 def test_forced_stops_when_a_block_never_closes():
     be = Scripted(lambda req: ["rambling on"] * req.n)
     (p,) = run_mode(Mode("forced", format=2), be, [_item()])
-    assert p["response"] == "<perception>rambling on" and len(be.requests) == 1
+    assert p["response"] == "<perception>\nrambling on" and len(be.requests) == 1
     assert extract_answer(p["response"])[0] == 0
 
 
 def test_consensus_answers_early_when_samples_agree_and_escalates_otherwise():
     def respond(req):
-        if req.prefill == "<answer>":  # level 1: k direct samples
+        if req.prefill == "<answer>\n":  # level 1: k direct samples
             agree = ["4</answer>", "4.0</answer>", "4</answer>"]
             return agree if req.question == "q0" else ["1</answer>", "2</answer>", "1</answer>"]
-        if req.prefill == "<perception>":  # level 2: k samples with perception
+        if req.prefill == "<perception>\n":  # level 2: k samples with perception
             return ["p</perception>"] * req.n
         return ["3</answer>"]  # ... whose answers agree
 
     p0, p1 = run_mode(Mode("consensus", k=3), Scripted(respond), [_item(0), _item(1)])
-    assert p0["levels"] == 1 and p0["response"] == "<answer>4</answer>"
-    assert p0["tokens"] == len("<answer>4</answer>") * 2 + len("<answer>4.0</answer>")  # all three samples
+    assert p0["levels"] == 1 and p0["response"] == "<answer>\n4</answer>"
+    assert p0["tokens"] == len("<answer>\n4</answer>") * 2 + len(
+        "<answer>\n4.0</answer>"
+    )  # all three samples
     assert p1["levels"] == 2 and extract_answer(p1["response"]) == (2, "3")
-    level1 = 3 * len("<answer>1</answer>")
-    assert p1["tokens"] == level1 + 3 * len("<perception>p</perception>\n\n<answer>3</answer>")
+    level1 = 3 * len("<answer>\n1</answer>")
+    assert p1["tokens"] == level1 + 3 * len("<perception>\np</perception>\n\n<answer>\n3</answer>")
 
 
 def test_consensus_escalates_to_full_reasoning():
     def respond(req):
-        if req.prefill == "<answer>":
+        if req.prefill == "<answer>\n":
             return [f"{i}</answer>" for i in range(req.n)]
-        if req.prefill == "<perception>":
+        if req.prefill == "<perception>\n":
             return [f"p{i}</perception>" for i in range(req.n)]
-        if req.prefill.endswith("<reasoning>"):
+        if req.prefill.endswith("<reasoning>\n"):
             return ["r</reasoning>"]
-        if req.prefill.endswith("<answer>") and "<reasoning>" in req.prefill:
+        if req.prefill.endswith("<answer>\n") and "<reasoning>" in req.prefill:
             return ["9</answer>"]
-        return [f"{req.prefill[12:14]}</answer>"]  # level-2 answers differ with the perception text
+        return [f"{req.prefill[13:15]}</answer>"]  # level-2 answers differ with the perception text
 
     (p,) = run_mode(Mode("consensus", k=2), Scripted(respond), [_item()])
     assert p["levels"] == 3 and extract_answer(p["response"]) == (3, "9")

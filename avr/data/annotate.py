@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from avr.data.records import Record, read_records
 from avr.eval.backends import Backend, GenRequest
-from avr.eval.modes import CLOSE, OPEN, run_forced
+from avr.eval.modes import CLOSE, PREFILL, run_forced
 from avr.formats import FORMAT_BLOCKS, parse
 from avr.grading import is_correct
 from avr.io import write_bytes, write_report
@@ -117,9 +117,9 @@ def _teacher_fill(backend: Backend, rec: Record, fmt: int, cfg: AnnotateConfig) 
     for _ in range(cfg.teacher_attempts):
         text, written = "", {}
         for i, block in enumerate(blocks):
-            text += ("\n\n" if i else "") + OPEN[block]
+            text += ("\n\n" if i else "") + PREFILL[block]
             if block != "answer" and have.get(block):
-                text += have[block] + CLOSE[block]
+                text += have[block] + "\n" + CLOSE[block]
                 continue
             req = GenRequest(
                 rec.question,

@@ -23,6 +23,10 @@ from avr.grading import is_correct
 
 OPEN = {"perception": "<perception>", "reasoning": "<reasoning>", "answer": "<answer>"}
 CLOSE = {k: v.replace("<", "</") for k, v in OPEN.items()}
+# Prefills follow the SFT targets' layout (avr.formats.build_target): a newline after each opening tag
+# and a blank line between blocks. A bare "<perception>" tokenizes differently from the "<perception>\n"
+# the model was trained on, and a model then often ends its turn at once.
+PREFILL = {k: v + "\n" for k, v in OPEN.items()}
 BLOCKS = {1: ["answer"], 2: ["perception", "answer"], 3: ["perception", "reasoning", "answer"]}
 
 
@@ -79,7 +83,7 @@ def run_forced(
     tokens = [[0] * n for _ in items]
     alive = [[True] * n for _ in items]
     for bi, block in enumerate(blocks):
-        tag = ("\n\n" if bi else "") + OPEN[block]
+        tag = ("\n\n" if bi else "") + PREFILL[block]
         tag_tokens = backend.count_tokens(tag)
         last = bi == len(blocks) - 1
         stop = [] if last else [CLOSE[block]]
@@ -91,7 +95,7 @@ def run_forced(
         if bi == 0:
             # all samples share the first prefill: one request with n samples per item
             reqs = [
-                _request(it, instruction, prefill=OPEN[block], stop=stop, n=n, temperature=temperature)
+                _request(it, instruction, prefill=PREFILL[block], stop=stop, n=n, temperature=temperature)
                 for it in items
             ]
             outs = backend.generate(reqs)
