@@ -258,7 +258,13 @@ def _add_eval_parser(sub) -> None:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from avr.demo import run_demo
 
-    return run_demo(Path(args.out), n=args.n, steps=args.max_steps)
+    return run_demo(
+        Path(args.out),
+        n=args.n,
+        steps=args.max_steps,
+        grpo_steps=args.grpo_steps,
+        max_new_tokens=args.max_new_tokens,
+    )
 
 
 def _add_exclude_args(p: argparse.ArgumentParser) -> None:
@@ -358,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default="outputs/demo")
     m.add_argument("--n", type=int, default=240, help="synthetic records to build")
     m.add_argument("--max-steps", type=int, default=400, help="SFT steps")
+    m.add_argument("--grpo-steps", type=int, default=20, help="stage-2 steps (CPU stand-in)")
+    m.add_argument("--max-new-tokens", type=int, default=160, help="evaluation budget per answer")
     m.set_defaults(func=_cmd_demo)
     return p
 

@@ -1,4 +1,4 @@
-"""The README's demo command, shortened: the whole stage-1 demo runs and reports."""
+"""The README's demo command, shortened: the whole pipeline runs, reports, and resumes."""
 
 import json
 import subprocess
@@ -9,25 +9,35 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_runs_stage1_and_resumes(tmp_path, env):
-    cmd = [
-        sys.executable,
-        "-m",
-        "avr.cli",
-        "demo",
-        "--out",
-        str(tmp_path / "demo"),
-        "--n",
-        "48",
-        "--max-steps",
-        "8",
-    ]
+def test_demo_runs_the_pipeline_and_resumes(tmp_path, env):
+    out = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "avr.cli", "demo", "--out", str(out), "--n", "48", "--max-steps", "8",
+           "--grpo-steps", "2", "--max-new-tokens", "24"]  # fmt: skip
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    summary = json.loads((tmp_path / "demo" / "stage1_summary.json").read_text())
-    assert summary["n"] == 12 and abs(sum(summary["format_mix"].values()) - 1) < 1e-9
-    assert (tmp_path / "demo" / "sft" / "model.safetensors").is_file()
-    assert "[demo] done" in r.stdout
-    # a second run finds every step done and does not train again
+    report = (out / "report.md").read_text()
+    # every stage is named, and the CPU stand-in and what verl could not do are said plainly
+    for stage in ("| data |", "| 1: SFT |", "| 2: FS-GRPO on verl (the product) |", "| 2: FS-GRPO, CPU stand-in |",
+                  "| merge |", "| eval |"):  # fmt: skip
+        assert stage in report, stage
+    assert "**not run on this CPU**" in report and "**CPU stand-in**" in report
+    assert "[cpu-grpo] the CPU stand-in for stage 2 (TRL GRPOTrainer)" in r.stdout
+    assert (
+        "verl resolved the recipe" in r.stdout
+        and "False" not in r.stdout.split("verl resolved the recipe")[1][:200]
+    )
+    # the report's numbers come from avr eval's own outputs
+    summary = json.loads((out / "summary.json").read_text())
+    for run in ("sft", "sft_forced3", "fs_grpo_cpu"):
+        metrics = json.loads((out / "eval" / run / "metrics.json").read_text())
+        assert metrics["overall"] == summary["overall"][run] and metrics["overall"]["n"] == 12
+        assert f"| {run} | " in report
+        assert (out / "eval" / run / "format_mix.png").stat().st_size > 1000
+    assert (out / "eval" / "compare" / "accuracy_vs_tokens.png").stat().st_size > 1000
+    assert (out / "fs_grpo_cpu_standin" / "model.safetensors").is_file()
+    assert f"[demo] report: {out / 'report.md'}" in r.stdout
+    # a second run finds every step done: no training, no generation
     r2 = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    assert r2.returncode == 0 and "[demo] SFT already done" in r2.stdout
+    assert r2.returncode == 0, r2.stdout[-3000:] + r2.stderr[-3000:]
+    assert "[demo] SFT already done" in r2.stdout
+    assert "eval (" not in r2.stderr  # every prediction was already there

@@ -102,9 +102,14 @@ def plot_accuracy_vs_tokens(runs: dict[str, dict[str, Any]], path: Path) -> Path
     for ri, (run, m) in enumerate(runs.items()):
         xs = [m["benchmarks"][b]["mean_tokens"] for b in benchmarks if b in m["benchmarks"]]
         ys = [100 * m["benchmarks"][b]["accuracy"] for b in benchmarks if b in m["benchmarks"]]
-        ax.scatter(xs, ys, marker=markers[ri % len(markers)], alpha=0.6, label=f"{run} (per benchmark)")
+        color = f"C{ri % 10}"
+        ax.scatter(
+            xs, ys, marker=markers[ri % len(markers)], color=color, alpha=0.6, label=f"{run} (per benchmark)"
+        )
         o = m["overall"]
-        ax.scatter([o["mean_tokens"]], [100 * o["accuracy"]], marker="*", s=200, edgecolor="black")
+        ax.scatter(
+            [o["mean_tokens"]], [100 * o["accuracy"]], marker="*", s=200, color=color, edgecolor="black"
+        )
         ax.annotate(run, (o["mean_tokens"], 100 * o["accuracy"]), textcoords="offset points", xytext=(6, 6))
     ax.set_xlabel("mean output tokens")
     ax.set_ylabel("accuracy (%)")
