@@ -96,10 +96,39 @@ def report(name: str, total: float, per_call: list[float]) -> None:
     )
 
 
+def latex_breakdown(rows) -> None:
+    """Where the LaTeX time goes: math-verify's own parse and verify on the batch's distinct pairs,
+    in this process (no child, no cache), so the floor set by math-verify itself is visible."""
+    from math_verify import parse, verify
+
+    from avr.formats import parse as parse_response
+    from avr.grading import looks_like_math
+
+    pairs = set()
+    for resp, gt, _ in rows:
+        p = parse_response(resp)
+        if p.valid and p.answer != gt and looks_like_math(p.answer):
+            pairs.add((gt, p.answer))
+    verify(parse("$1$"), parse("$2$"))  # import and warm sympy outside the timing
+    t_parse = t_verify = 0.0
+    for gold, pred in sorted(pairs):
+        t0 = time.perf_counter()
+        g, a = parse(f"${gold}$"), parse(f"${pred}$")
+        t1 = time.perf_counter()
+        verify(g, a)
+        t_verify += time.perf_counter() - t1
+        t_parse += t1 - t0
+    print(
+        f"math-verify alone on the {len(pairs)} distinct LaTeX pairs: parse {t_parse:.3f} s, "
+        f"verify {t_verify:.3f} s"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--latex-breakdown", action="store_true", help="also time math-verify's parse/verify")
     args = ap.parse_args()
     rows = make_batch(args.n, args.seed)
     config = RewardConfig.load("paper")
@@ -118,6 +147,8 @@ def main() -> None:
         f"avr / reference time: {avr_total / ref_total:.1f}x   goal for avr: batch <= 0.25 s -> "
         f"{'met' if avr_total <= 0.25 else 'NOT met'}"
     )
+    if args.latex_breakdown:
+        latex_breakdown(rows)
 
 
 if __name__ == "__main__":
