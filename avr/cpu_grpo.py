@@ -107,16 +107,9 @@ def _check_keys(keys: Sequence[str], source: str) -> None:
 
 def load_recipe(recipe: str | os.PathLike = "tiny_grpo", overrides: Mapping[str, Any] | None = None) -> dict:
     """The flat recipe (dotted verl names): YAML merged with overrides; any unknown key is an error."""
-    import yaml
+    from avr.presets import read_preset
 
-    path = Path(recipe)
-    if not path.suffix:
-        path = RECIPE_DIR / f"{recipe}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"CPU GRPO recipe not found: {path}")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: expected a mapping of settings")
+    path, data = read_preset(recipe, RECIPE_DIR, "CPU GRPO recipe")
     flat = _flatten(data)
     _check_keys(list(flat), str(path))
     extra = _flatten(overrides or {})

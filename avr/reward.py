@@ -74,16 +74,9 @@ class RewardConfig:
     @classmethod
     def load(cls, preset_or_path: str | Path = "paper") -> RewardConfig:
         """A preset name (``paper``, ``seed``) or a YAML path."""
-        import yaml
+        from avr.presets import read_preset
 
-        path = Path(preset_or_path)
-        if not path.suffix:
-            path = PRESET_DIR / f"{preset_or_path}.yaml"
-        if not path.is_file():
-            raise FileNotFoundError(f"reward config not found: {path}")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of reward settings")
+        path, data = read_preset(preset_or_path, PRESET_DIR, "reward config")
         return cls.from_dict(data, source=str(path))
 
 

@@ -49,14 +49,10 @@ class AnnotateConfig:
 
     @classmethod
     def load(cls, name_or_path: str | Path = "default", overrides: dict[str, Any] | None = None):
-        import yaml
+        from avr.presets import read_preset
 
-        path = Path(name_or_path)
-        if not path.suffix:
-            path = CONFIG_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise FileNotFoundError(f"annotation config not found: {path}")
-        data = {**(yaml.safe_load(path.read_text()) or {}), **(overrides or {})}
+        path, data = read_preset(name_or_path, CONFIG_DIR, "annotation config")
+        data = {**data, **(overrides or {})}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
