@@ -110,6 +110,21 @@ def test_chartqa_relaxed_accuracy_from_item_metadata(answer, correct):
     )  # exact otherwise
 
 
+@pytest.mark.parametrize(
+    ("answer", "gold", "dataset", "correct"),
+    [
+        ("The sign says STOP here", "stop", "IIIT5K", True),
+        ("sto", "stop", "IIIT5K", False),
+        ("it reads \\frac { a } { b } here", "\\frac{a}{b}", "HME100k", True),  # math: whitespace ignored
+        ("it reads \\frac { a } { b } here", "\\frac{a}{b}", "IIIT5K", False),
+    ],
+)
+def test_ocrbench_contains_rule_from_item_metadata(answer, gold, dataset, correct):
+    pred = {**_pred(f"<answer>{answer}</answer>", [gold]), "meta": {"match": "contains", "dataset": dataset}}
+    assert score_prediction(pred)["correct"] is correct
+    assert not score_prediction(_pred(f"<answer>{answer}</answer>", [gold]))["correct"]  # exact otherwise
+
+
 class _JudgeHandler(BaseHTTPRequestHandler):
     calls: ClassVar[list[dict]] = []
 

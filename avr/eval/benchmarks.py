@@ -590,7 +590,12 @@ def _ocrbench(row: Row) -> EvalItem:
         question=row.text("question"),
         images=[row.image(row.data.get("image"))],
         answers=row.gold(),
-        meta={"dataset": row.data.get("dataset"), "question_type": row.data.get("question_type")},
+        # OCRBench's official metric: the (lower-cased) gold text appears in the answer
+        meta={
+            "dataset": row.data.get("dataset"),
+            "question_type": row.data.get("question_type"),
+            "match": "contains",
+        },
     )
 
 

@@ -94,6 +94,17 @@ def _relaxed_match(answer: str, golds: list[str], tol: float) -> bool:
     return False
 
 
+def _contains_match(answer: str, golds: list[str], *, math: bool = False) -> bool:
+    """OCRBench's rule: a gold text inside the answer, case-insensitive (math: whitespace ignored too)."""
+
+    def norm(x: str) -> str:
+        x = x.strip().lower()
+        return "".join(x.split()) if math else " ".join(x.split())
+
+    a = norm(answer)
+    return any(norm(g) and norm(g) in a for g in golds)
+
+
 @dataclass
 class Judge:
     """An optional LLM judge on an OpenAI-compatible endpoint, for free-form answers only.
@@ -140,9 +151,11 @@ def score_prediction(pred: dict[str, Any], *, judge: Judge | None = None) -> dic
     judged = False
     if answer:
         correct = is_correct(_apply_metadata(answer, gold), golds, choices)
-        tol = (pred.get("meta") or {}).get("relaxed_tolerance")
-        if not correct and tol:
-            correct = _relaxed_match(answer, golds, float(tol))
+        meta = pred.get("meta") or {}
+        if not correct and meta.get("relaxed_tolerance"):
+            correct = _relaxed_match(answer, golds, float(meta["relaxed_tolerance"]))
+        if not correct and meta.get("match") == "contains":
+            correct = _contains_match(answer, golds, math=meta.get("dataset") == "HME100k")
         if not correct and judge is not None and not choices:
             correct, judged = judge(pred.get("question", ""), answer, golds), True
     return {**pred, "format": fmt, "answer": answer, "correct": bool(correct), "judged": judged}
