@@ -179,9 +179,10 @@ def _cmd_eval_run(args: argparse.Namespace) -> int:
         mode=mode,
         backend=args.backend,
         decoding=decoding,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size or (256 if args.backend == "vllm" else 8),
         instruction=args.instruction,
         consensus_temperature=args.consensus_temperature,
+        tensor_parallel_size=args.tensor_parallel_size,
         judge=_judge(args),
         baseline=Path(args.baseline) if args.baseline else None,
     )
@@ -234,7 +235,13 @@ def _add_eval_parser(sub) -> None:
     r.add_argument("--backend", choices=["hf", "vllm"], default="hf")
     r.add_argument("--mode", default="adaptive", help="adaptive | forced:1|2|3 | consensus[:k]")
     r.add_argument("--limit", type=int, default=None, help="first N items of each benchmark")
-    r.add_argument("--batch-size", type=int, default=8, help="items per generate call (and per fsync)")
+    r.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="items per generate call and fsync (default: hf 8, vllm 256)",
+    )
+    r.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm: GPUs per model copy")
     r.add_argument("--temperature", type=float, default=0.0)
     r.add_argument("--top-p", type=float, default=1.0)
     r.add_argument("--max-new-tokens", type=int, default=4096)

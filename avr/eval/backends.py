@@ -149,6 +149,8 @@ class VLLMBackend:
         self.processor = AutoProcessor.from_pretrained(model_path)
         self.tokenizer = self.processor.tokenizer
         mm = {"min_pixels": decoding.min_pixels, "max_pixels": decoding.max_pixels}
+        # MMMU items carry up to 7 images; vLLM reserves memory per allowed image, so allow what is needed
+        engine_kwargs.setdefault("limit_mm_per_prompt", {"image": 8})
         self.llm = LLM(model=model_path, mm_processor_kwargs=mm, seed=decoding.seed, **engine_kwargs)
 
     def count_tokens(self, text: str) -> int:
@@ -178,9 +180,9 @@ class VLLMBackend:
         return [[Generation(text=o.text, tokens=len(o.token_ids)) for o in r.outputs] for r in results]
 
 
-def make_backend(name: str, model_path: str, decoding: Decoding) -> Backend:
+def make_backend(name: str, model_path: str, decoding: Decoding, *, tensor_parallel_size: int = 1) -> Backend:
     if name == "hf":
         return HFBackend(model_path, decoding)
     if name == "vllm":
-        return VLLMBackend(model_path, decoding)
+        return VLLMBackend(model_path, decoding, tensor_parallel_size=tensor_parallel_size)
     raise ValueError(f"unknown backend {name!r}; use 'hf' (transformers, CPU or GPU) or 'vllm' (GPU)")

@@ -158,6 +158,7 @@ def run_eval(
     judge: Judge | None = None,
     baseline: Path | None = None,
     backend_obj: Backend | None = None,
+    tensor_parallel_size: int = 1,
 ) -> dict[str, Any]:
     """Generate what is missing, then score everything; returns the metrics."""
     from avr.eval.backends import make_backend
@@ -177,7 +178,9 @@ def run_eval(
     _check_run_info(run_dir, info)
     done = {(p["benchmark"], p["id"]) for p in read_predictions(run_dir / PREDICTIONS)}
     if any((it.benchmark, it.id) not in done for it in items):
-        be = backend_obj or make_backend(backend, str(model), decoding)
+        be = backend_obj or make_backend(
+            backend, str(model), decoding, tensor_parallel_size=tensor_parallel_size
+        )
         generate_predictions(
             be,
             items,
