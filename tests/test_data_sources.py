@@ -826,3 +826,19 @@ def test_converted_rows_feed_the_sft_builder(tmp_path):
     for ex in examples:
         by_source.setdefault(ex["source"], set()).add(parse(ex["messages"][1]["content"]).format)
     assert by_source["vision_sr1_cold"] == {3} and by_source["clevr"] == {2} and by_source["scienceqa"] == {1}
+
+
+def test_cli_convert_then_build(tmp_path, capsys):
+    """`avr data convert` then `avr data sft`: the command line a user runs, bad row and all."""
+    from avr.cli import main
+
+    fx = build_okvqa(tmp_path / "src")
+    out = tmp_path / "okvqa"
+    argv = ["data", "convert", "okvqa", "--src", str(fx.src), "--out", str(out), "--split", "val"]
+    assert main(argv) == 2  # the malformed row stops it, named
+    assert f"{fx.bad_file}: row {fx.bad_row}" in capsys.readouterr().err
+    assert main([*argv, "--on-error", "skip"]) == 0
+    printed = capsys.readouterr().out
+    assert "okvqa: 2 records written" in printed and "okvqa.skipped.jsonl" in printed
+    assert main(["data", "sft", "--input", str(out / "okvqa.jsonl"), "--out", str(tmp_path / "sft")]) == 0
+    assert (tmp_path / "sft" / "avr_sft.json").is_file()
