@@ -409,3 +409,15 @@ def test_vllm_backend_builds_prompts_images_and_sampling(tiny_model, monkeypatch
         prompts2[0]["prompt"].endswith("<perception>\nfour</perception>\n\n<answer>\n")
         and not params2[0].stop
     )
+
+
+def test_a_second_writer_of_the_same_run_dir_is_refused(tmp_path):
+    from avr.io import exclusive_lock
+
+    be = Scripted(lambda req: ["<answer>4</answer>"])
+    with (
+        exclusive_lock(tmp_path, "avr eval"),
+        pytest.raises(RuntimeError, match="another avr eval is writing"),
+    ):
+        generate_predictions(be, [_item()], tmp_path, Mode("adaptive"))
+    assert generate_predictions(be, [_item()], tmp_path, Mode("adaptive")) == 1  # released afterwards

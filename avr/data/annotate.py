@@ -28,7 +28,7 @@ from avr.eval.backends import Backend, GenRequest
 from avr.eval.modes import CLOSE, PREFILL, run_forced
 from avr.formats import FORMAT_BLOCKS, parse
 from avr.grading import is_correct
-from avr.io import write_bytes, write_report
+from avr.io import exclusive_lock, write_bytes, write_report
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "train_configs" / "annotate"
 OUTPUT = "annotated.jsonl"
@@ -196,6 +196,18 @@ def annotate(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records, bad_rows = read_records(list(inputs), on_error=on_error)
+    with exclusive_lock(out_dir, "avr data annotate"):
+        return _annotate(records, bad_rows, out_dir, backend, teacher, cfg)
+
+
+def _annotate(
+    records: list[Record],
+    bad_rows: list[dict[str, Any]],
+    out_dir: Path,
+    backend: Backend,
+    teacher: Backend,
+    cfg: AnnotateConfig,
+) -> dict[str, Any]:
     path = out_dir / OUTPUT
     done = _done_ids(path)
     todo = [r for r in records if r.id not in done]

@@ -21,7 +21,7 @@ from avr.eval.items import EvalItem
 from avr.eval.metrics import against_baseline, compute_metrics
 from avr.eval.modes import Mode, run_mode
 from avr.eval.scoring import Judge, score_prediction
-from avr.io import write_json, write_jsonl
+from avr.io import exclusive_lock, write_json, write_jsonl
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
@@ -96,10 +96,23 @@ def generate_predictions(
 ) -> int:
     """Answer every item not yet in predictions.jsonl; returns how many were generated now."""
     path = run_dir / PREDICTIONS
-    done = {(p["benchmark"], p["id"]) for p in read_predictions(path)}
-    todo = [it for it in items if (it.benchmark, it.id) not in done]
-    if not todo:
-        return 0
+    with exclusive_lock(run_dir, "avr eval"):
+        done = {(p["benchmark"], p["id"]) for p in read_predictions(path)}
+        todo = [it for it in items if (it.benchmark, it.id) not in done]
+        if todo:
+            _append_predictions(backend, todo, path, mode, batch_size, instruction, consensus_temperature)
+    return len(todo)
+
+
+def _append_predictions(
+    backend: Backend,
+    todo: list[EvalItem],
+    path: Path,
+    mode: Mode,
+    batch_size: int,
+    instruction: bool,
+    consensus_temperature: float,
+) -> None:
     with (
         path.open("a", encoding="utf-8") as f,
         tqdm(total=len(todo), desc=f"eval ({mode})", unit="item") as bar,
@@ -114,7 +127,6 @@ def generate_predictions(
             f.flush()
             os.fsync(f.fileno())
             bar.update(len(batch))
-    return len(todo)
 
 
 def score_run(run_dir: Path, *, judge: Judge | None = None, baseline: Path | None = None) -> dict[str, Any]:
