@@ -20,12 +20,9 @@ if [[ ! -f "$DATA/train.parquet" ]]; then
   "$PY" -m avr.cli data rl --input "$OUT/records/synthetic.jsonl" --out "$DATA" --val-fraction 0.25
 fi
 
-bash "$ROOT/train-fs-grpo.sh" --sft_model "$MODEL" --data_dir "$DATA" --output_dir "$OUT/ckpt" --gpus 1 \
-  data.train_batch_size=4 data.val_batch_size=4 data.max_prompt_length=1024 data.max_response_length=256 \
-  actor_rollout_ref.actor.ppo_mini_batch_size=4 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1 \
-  actor_rollout_ref.rollout.tensor_model_parallel_size=1 actor_rollout_ref.rollout.gpu_memory_utilization=0.4 \
-  actor_rollout_ref.rollout.n=4 trainer.total_training_steps=2 trainer.save_freq=-1 trainer.test_freq=-1 \
-  trainer.val_before_train=false trainer.logger=[console] 2>&1 | tee "$OUT/train.log"
+# the scaled-down settings live in the recipe, train_configs/fs_grpo/smoke_1gpu.yaml
+bash "$ROOT/train-fs-grpo.sh" --recipe smoke_1gpu --sft_model "$MODEL" --data_dir "$DATA" \
+  --output_dir "$OUT/ckpt" --gpus 1 2>&1 | tee "$OUT/train.log"
 
 for metric in avr/diversity_weight avr/f1_answer/share avr/mean_base; do
   grep -q "$metric" "$OUT/train.log" || { echo "gpu_smoke: FAILED: $metric not in the log" >&2; exit 1; }

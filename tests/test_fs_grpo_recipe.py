@@ -122,3 +122,28 @@ def test_presets_inherit_the_paper_recipe(recipe, model, patch, env):
     assert cfg["data"]["image_patch_size"] == patch
     assert cfg["reward"]["reward_manager"]["name"] == "adaptive_reward"
     assert cfg["actor_rollout_ref"]["rollout"]["n"] == 8 and cfg["data"]["train_batch_size"] == 128
+
+
+def test_the_smoke_recipe_scales_the_paper_recipe_down(env):
+    """scripts/gpu_smoke.sh's settings, as verl resolves them (the smoke run itself needs a GPU)."""
+    r = _run(["--dry-run", "--recipe", "smoke_1gpu", "--gpus", "1"], env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    cfg = yaml.safe_load(r.stdout)
+    d, a, ro, t = (
+        cfg["data"],
+        cfg["actor_rollout_ref"]["actor"],
+        cfg["actor_rollout_ref"]["rollout"],
+        cfg["trainer"],
+    )
+    assert (d["train_batch_size"], d["max_response_length"], ro["n"], ro["tensor_model_parallel_size"]) == (
+        4,
+        256,
+        4,
+        1,
+    )
+    assert (a["ppo_mini_batch_size"], t["total_training_steps"], t["n_gpus_per_node"]) == (4, 2, 1)
+    # everything else is the paper's: the reward, the trainer mode, the patch size
+    assert (
+        cfg["reward"]["reward_manager"]["name"] == "adaptive_reward" and t["v1"]["trainer_mode"] == "fs_grpo"
+    )
+    assert d["image_patch_size"] == 16 and a["kl_loss_coef"] == 0.02
