@@ -67,6 +67,34 @@ def write_jsonl(path: str | os.PathLike, rows: list[dict]) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def read_appended_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Every row of a JSONL file that a resumable job appends to (predictions, annotations).
+
+    A killed job can leave only its last line torn: that line is dropped and the file rewritten, so
+    the rerun appends after whole rows. A bad line anywhere else is damage, not a kill, and an error
+    naming the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows, torn = [], False
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if lineno != len(lines):
+                raise ValueError(
+                    f"{path}: line {lineno} is not valid JSON (only a last line may be torn)"
+                ) from None
+            torn = True
+    if torn:
+        write_jsonl(path, rows)
+    return rows
+
+
 def write_report(path: str | os.PathLike, rows: list[dict]) -> None:
     """Write a JSONL report, or remove a stale one when there is nothing to report."""
     if rows:

@@ -23,12 +23,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from avr.data.records import Record, read_records
+from avr.data.records import Record, place_image, read_records
 from avr.eval.backends import Backend, GenRequest
 from avr.eval.modes import CLOSE, PREFILL, run_forced
 from avr.formats import FORMAT_BLOCKS, parse
 from avr.grading import is_correct
-from avr.io import exclusive_lock, write_bytes, write_report
+from avr.io import exclusive_lock, read_appended_jsonl, write_report
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "train_configs" / "annotate"
 OUTPUT = "annotated.jsonl"
@@ -140,12 +140,7 @@ def _teacher_fill(backend: Backend, rec: Record, fmt: int, cfg: AnnotateConfig) 
 
 
 def _row(rec: Record, out_dir: Path, fmt: int, texts: dict[str, str | None], info: dict) -> dict[str, Any]:
-    images = []
-    for im in rec.images:
-        rel = f"images/{im.sha256[:32]}.{im.ext}"
-        if not (out_dir / rel).is_file():
-            write_bytes(out_dir / rel, im.data)
-        images.append(rel)
+    images = [place_image(im, out_dir) for im in rec.images]
     row = {
         "id": rec.id,
         "source": rec.source,
@@ -166,19 +161,7 @@ def _row(rec: Record, out_dir: Path, fmt: int, texts: dict[str, str | None], inf
 
 def _done_ids(path: Path) -> set[str]:
     """Ids already written; a torn last line from a kill is dropped (and rewritten on this run)."""
-    if not path.is_file():
-        return set()
-    ids, keep = set(), []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            ids.add(json.loads(line)["id"])
-            keep.append(line)
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-    os.replace(tmp, path)
-    return ids
+    return {row["id"] for row in read_appended_jsonl(path)}
 
 
 def annotate(

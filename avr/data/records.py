@@ -21,12 +21,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from avr.formats import FormatError, build_target, infer_format
+from avr.io import write_bytes
 
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".parquet")
 
@@ -73,6 +76,37 @@ class Record:
     def target(self) -> str:
         """The SFT target text in this record's format (built by ``avr.formats``)."""
         return build_target(self.answer, self.perception, self.reasoning, format=self.format)
+
+
+IMAGE_DIR = "images"
+IMAGE_MODES = ("copy", "hardlink", "symlink")
+
+
+def place_image(image: Image, out_dir: Path, mode: str = "copy") -> str:
+    """Put one image under out_dir/images (content-addressed) and return its path relative to out_dir.
+
+    Every builder that writes records or data sets beside their images goes through here, so one
+    image is one file whatever wrote it. ``mode``: copy, hardlink or symlink the source file.
+    """
+    rel = f"{IMAGE_DIR}/{image.sha256[:32]}.{image.ext}"
+    dest = out_dir / rel
+    if dest.is_file() and dest.stat().st_size == len(image.data):
+        return rel  # content-addressed: already there from an earlier run or row
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if mode != "copy" and image.path is not None:
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        if mode == "hardlink":
+            try:
+                os.link(image.path, tmp)
+            except OSError:  # another file system: fall back to a copy
+                shutil.copyfile(image.path, tmp)
+        else:
+            os.symlink(image.path.resolve(), tmp)
+        os.replace(tmp, dest)
+    else:
+        write_bytes(dest, image.data)
+    return rel
 
 
 KNOWN_FIELDS = {

@@ -10,8 +10,6 @@ at a half-written set.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,12 +17,9 @@ from typing import Any
 from tqdm import tqdm
 
 from avr.data.exclude import LeakageIndex, drop_leaks
-from avr.data.records import Image, Record, read_records
+from avr.data.records import IMAGE_MODES, Record, place_image, read_records
 from avr.formats import FORMAT_NAMES, build_prompt
-from avr.io import write_bytes, write_json, write_report
-
-IMAGE_DIR = "images"
-IMAGE_MODES = ("copy", "hardlink", "symlink")
+from avr.io import write_json, write_report
 
 # LLaMA-Factory's sharegpt columns and tags for OpenAI-style messages.
 SHAREGPT_ENTRY = {
@@ -38,29 +33,6 @@ SHAREGPT_ENTRY = {
         "system_tag": "system",
     },
 }
-
-
-def _place_image(image: Image, out_dir: Path, mode: str) -> str:
-    """Put one image under out_dir/images and return its path relative to out_dir."""
-    rel = f"{IMAGE_DIR}/{image.sha256[:32]}.{image.ext}"
-    dest = out_dir / rel
-    if dest.is_file() and dest.stat().st_size == len(image.data):
-        return rel  # content-addressed: already there from an earlier run or row
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if mode != "copy" and image.path is not None:
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        tmp.unlink(missing_ok=True)
-        if mode == "hardlink":
-            try:
-                os.link(image.path, tmp)
-            except OSError:  # another file system: fall back to a copy
-                shutil.copyfile(image.path, tmp)
-        else:
-            os.symlink(image.path.resolve(), tmp)
-        os.replace(tmp, dest)
-    else:
-        write_bytes(dest, image.data)
-    return rel
 
 
 def to_sharegpt(record: Record, image_paths: list[str], *, instruction: bool = False) -> dict[str, Any]:
@@ -109,7 +81,7 @@ def build_sft_dataset(
     examples = []
     for rec in tqdm(records, desc=f"writing {name}", unit="row", disable=len(records) < 200):
         examples.append(
-            to_sharegpt(rec, [_place_image(im, out, images) for im in rec.images], instruction=instruction)
+            to_sharegpt(rec, [place_image(im, out, images) for im in rec.images], instruction=instruction)
         )
 
     write_json(out / f"{name}.json", examples)

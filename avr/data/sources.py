@@ -31,11 +31,9 @@ from typing import Any, NamedTuple
 
 from tqdm import tqdm
 
-from avr.data.records import Image, RecordError, parse_record
+from avr.data.records import Image, RecordError, parse_record, place_image
 from avr.formats import FORMAT_NAMES, OPTION_LETTERS
-from avr.io import write_bytes, write_jsonl, write_report
-
-IMAGE_DIR = "images"
+from avr.io import write_jsonl, write_report
 
 
 class SourceRow(NamedTuple):
@@ -839,15 +837,13 @@ class _ImageStore:
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self.by_path: dict[Path, str] = {}
-        self.written: set[str] = set()
+        self.written: dict[tuple[str, str], str] = {}
 
     def put(self, image: Image) -> str:
-        rel = f"{IMAGE_DIR}/{image.sha256[:32]}.{image.ext}"
-        dest = self.out_dir / rel
-        if rel not in self.written and not (dest.is_file() and dest.stat().st_size == len(image.data)):
-            write_bytes(dest, image.data)
-        self.written.add(rel)
-        return rel
+        key = (image.sha256, image.ext)
+        if key not in self.written:  # spares a stat per repeated image; place_image skips files already there
+            self.written[key] = place_image(image, self.out_dir)
+        return self.written[key]
 
 
 def _describe(e: BaseException) -> str:

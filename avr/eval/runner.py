@@ -21,7 +21,7 @@ from avr.eval.items import EvalItem
 from avr.eval.metrics import against_baseline, compute_metrics
 from avr.eval.modes import Mode, run_mode
 from avr.eval.scoring import Judge, score_prediction
-from avr.io import exclusive_lock, write_json, write_jsonl
+from avr.io import exclusive_lock, read_appended_jsonl, write_json, write_jsonl
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
@@ -29,25 +29,8 @@ PINNED = ("model", "mode", "decoding", "instruction", "consensus_temperature")
 
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
-    """Every complete line; a torn last line (killed mid-write) is dropped and the file repaired."""
-    if not path.is_file():
-        return []
-    rows, good = [], True
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if lineno != len(lines):
-                raise ValueError(
-                    f"{path}: line {lineno} is not valid JSON (only a last line may be torn)"
-                ) from None
-            good = False
-    if not good:
-        write_jsonl(path, rows)
-    return rows
+    """Every complete prediction; a torn last line (killed mid-write) is dropped and the file repaired."""
+    return read_appended_jsonl(path)
 
 
 def _check_run_info(run_dir: Path, info: dict[str, Any]) -> None:
