@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
+from helpers.kill import kill_after_lines
 
 from avr.data.annotate import OUTPUT, REPORT, AnnotateConfig, annotate, choose_format
 from avr.data.records import read_records
@@ -137,16 +137,8 @@ def test_annotate_on_the_tiny_model_resumes_after_kill(tmp_path, tiny_model, env
     cmd = [sys.executable, "-m", "avr.cli", "data", "annotate", "--input", str(recs), "--out", str(out),
            "--model", str(tiny_model), "--set", "samples=2", "--set", "batch_size=1",
            "--set", "max_new_tokens=6", "--set", "temperature=1.0"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
     path = out / OUTPUT
-    while time.monotonic() < deadline and proc.poll() is None:
-        if path.is_file() and len(path.read_text().splitlines()) >= 2:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    first = path.read_text().splitlines()
+    first = kill_after_lines(cmd, env, path)
     assert 2 <= len(first) < len(full), "the run must be killed midway for this test to mean anything"
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]

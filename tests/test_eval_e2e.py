@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
+from helpers.kill import kill_after_lines
 
 from avr.cli import main
 from avr.eval.backends import Decoding, HFBackend
@@ -80,16 +80,8 @@ def test_killed_eval_resumes_without_repeating(tmp_path, tiny_model, bench, env)
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "avr.cli", "eval", "--model", str(tiny_model), "--benchmarks", f"fx={bench}",
            "--out", str(out), "--batch-size", "1", "--max-new-tokens", "48"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     path = out / PREDICTIONS
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if path.is_file() and len(path.read_text().splitlines()) >= 2:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    first = path.read_text().splitlines()
+    first = kill_after_lines(cmd, env, path)
     assert 2 <= len(first) < 12, "the run must be killed midway for this test to mean anything"
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]

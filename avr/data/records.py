@@ -124,6 +124,21 @@ KNOWN_FIELDS = {
 _PIL_EXT = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp", "TIFF": "tiff"}
 
 
+def iter_parquet(path: Path, batch_size: int = 256) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based row, row as a dict), a batch at a time: a parquet shard never has to fit in memory."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:
+        raise RecordError(path, None, f"cannot read parquet: {e}") from None
+    row = 0
+    for batch in pf.iter_batches(batch_size=batch_size):
+        for obj in batch.to_pylist():
+            row += 1
+            yield row, obj
+
+
 def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
     """Yield (row number, raw dict). A row that is not a JSON object comes as a RecordError in place
     of the dict, so that a caller that skips bad rows can go on reading the rest of the file."""
@@ -156,17 +171,7 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | RecordEr
                 obj = RecordError(path, i, f"expected a JSON object, got {type(obj).__name__}")
             yield i, obj
     elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as e:
-            raise RecordError(path, None, f"cannot read parquet: {e}") from None
-        row = 0
-        for batch in pf.iter_batches(batch_size=256):
-            for obj in batch.to_pylist():
-                row += 1
-                yield row, obj
+        yield from iter_parquet(path)
     else:
         raise RecordError(
             path, None, f"unsupported records file type {suffix!r}; use one of {SUPPORTED_SUFFIXES}"

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from tqdm import tqdm
 
-from avr.data.records import Image, RecordError, parse_record, place_image
+from avr.data.records import Image, RecordError, iter_parquet, parse_record, place_image
 from avr.formats import FORMAT_NAMES, OPTION_LETTERS
 from avr.io import write_jsonl, write_report
 
@@ -234,18 +234,9 @@ def _split_parquets(src: Path, aliases: Iterable[str]) -> list[Path]:
 
 
 def _parquet_rows(files: list[Path]) -> Iterator[tuple[Path, int, dict[str, Any]]]:
-    import pyarrow.parquet as pq
-
     for f in files:
-        try:
-            pf = pq.ParquetFile(f)
-        except Exception as e:
-            raise RecordError(f, None, f"cannot read parquet: {e}") from None
-        row = 0
-        for batch in pf.iter_batches(batch_size=64):
-            for obj in batch.to_pylist():
-                row += 1
-                yield f, row, obj
+        for row, obj in iter_parquet(f, batch_size=64):
+            yield f, row, obj
 
 
 def _text(value: Any, name: str) -> str:
