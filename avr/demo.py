@@ -130,6 +130,14 @@ def _write_report(out: Path, stages: list[dict[str, str]], compare_table: str, r
         "|---|---|---|",
         *[f"| {s['stage']} | {s['what']} | {s['status']} |" for s in stages],
         "",
+        "## Training curves",
+        "",
+        "Stage 1 (LLaMA-Factory's loss plot) and stage 2 (the CPU stand-in's format mix, reward and w(t)):",
+        "",
+        "![SFT loss](sft/training_loss.png)",
+        "",
+        "![FS-GRPO CPU stand-in](fs_grpo_cpu_standin/training_curves.png)",
+        "",
         "## Evaluation (held-out synthetic questions)",
         "",
         "Token reduction and accuracy change are against the SFT model in adaptive mode.",
@@ -157,7 +165,7 @@ def run_demo(
     from avr.data.sft import build_sft_dataset, format_stats
     from avr.data.synthetic import generate
     from avr.eval.benchmarks import load_benchmark
-    from avr.eval.report import compare_runs
+    from avr.eval.report import compare_runs, plot_training_log
     from avr.tiny import build_tiny_model
 
     out = out.resolve()
@@ -204,6 +212,7 @@ def run_demo(
         out / "fs_grpo_cpu_standin",
         overrides={"trainer.total_training_steps": grpo_steps},
     )
+    plot_training_log(grpo_dir / "train_log.jsonl", grpo_dir / "training_curves.png", "FS-GRPO, CPU stand-in")
     stages.append({"stage": "2: FS-GRPO, CPU stand-in", "what": f"TRL GRPOTrainer, {grpo_steps} steps, "
                    "reward = `avr.reward.score_batch` with the group diversity term", "status": "ran "
                    "(**CPU stand-in**, not verl)"})  # fmt: skip

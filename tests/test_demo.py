@@ -34,6 +34,7 @@ def test_demo_runs_the_pipeline_and_resumes(tmp_path, env):
         assert f"| {run} | " in report
         assert (out / "eval" / run / "format_mix.png").stat().st_size > 1000
     assert (out / "eval" / "compare" / "accuracy_vs_tokens.png").stat().st_size > 1000
+    assert (out / "fs_grpo_cpu_standin" / "training_curves.png").stat().st_size > 1000
     assert (out / "fs_grpo_cpu_standin" / "model.safetensors").is_file()
     assert f"[demo] report: {out / 'report.md'}" in r.stdout
     # a second run finds every step done: no training, no generation

@@ -421,3 +421,20 @@ def test_a_second_writer_of_the_same_run_dir_is_refused(tmp_path):
     ):
         generate_predictions(be, [_item()], tmp_path, Mode("adaptive"))
     assert generate_predictions(be, [_item()], tmp_path, Mode("adaptive")) == 1  # released afterwards
+
+
+def test_training_curves_need_avr_metrics(tmp_path):
+    from avr.eval.report import plot_training_log
+
+    log = tmp_path / "train_log.jsonl"
+    log.write_text('{"step": 1, "loss": 0.5}\n')
+    with pytest.raises(ValueError, match="no step with avr/\\* metrics"):
+        plot_training_log(log, tmp_path / "c.png")
+    log.write_text(
+        "".join(
+            json.dumps({"step": i, "avr/mean_score": 0.1 * i, "avr/accuracy": 0.5, "avr/diversity_weight": 0.5,
+                        "avr/f1_answer/share": 0.25}) + "\n"
+            for i in range(1, 4)
+        )
+    )  # fmt: skip
+    assert plot_training_log(log, tmp_path / "c.png").read_bytes()[:8] == PNG

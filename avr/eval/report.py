@@ -197,3 +197,40 @@ def compare_runs(run_dirs: list[Path], out: Path | None = None) -> str:
         with atomic_open(out / "compare.md", "w", encoding="utf-8") as f:
             f.write("# Comparison\n\n" + table + "\n\n![accuracy vs tokens](accuracy_vs_tokens.png)\n")
     return table
+
+
+def plot_training_log(log_path: Path, path: Path, title: str = "FS-GRPO training") -> Path:
+    """Format shares, accuracy and reward per step from a JSONL training log with ``avr/*`` metrics
+    (the CPU stand-in's train_log.jsonl): how the format mix moves as the diversity bonus decays."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(x) for x in Path(log_path).read_text(encoding="utf-8").splitlines() if x.strip()]
+    rows = [r for r in rows if "avr/mean_score" in r]
+    if not rows:
+        raise ValueError(f"{log_path}: no step with avr/* metrics to plot")
+    steps = [r["step"] for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    names = {0: "malformed", 1: "f1_answer", 2: "f2_perception", 3: "f3_full"}
+    for f, key in names.items():
+        ax1.plot(
+            steps, [100 * r.get(f"avr/{key}/share", 0.0) for r in rows], color=FORMAT_COLORS[f], label=key
+        )
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("share of rollouts (%)")
+    ax1.set_title("format mix")
+    ax1.legend(fontsize=7)
+    ax2.plot(steps, [r["avr/mean_score"] for r in rows], label="reward (mean)")
+    ax2.plot(steps, [r["avr/accuracy"] for r in rows], label="accuracy")
+    ax2.plot(steps, [r["avr/diversity_weight"] for r in rows], linestyle="--", label="w(t), diversity weight")
+    ax2.set_xlabel("step")
+    ax2.set_title("reward, accuracy, w(t)")
+    ax2.legend(fontsize=7)
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    _save(fig, path)
+    plt.close(fig)
+    return path
