@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,14 @@ def per_format_table(metrics: dict[str, Any]) -> str:
             f"{_num(b['mean_tokens'])} |"
         )
     return "\n".join(lines)
+
+
+def _shown_path(path: str | None) -> str | None:
+    """A path under the working directory is shown relative to it, so a shared report names no home."""
+    if not path:
+        return path
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def _save(fig, path: Path) -> None:
@@ -138,7 +147,7 @@ def write_run_report(
     lines = [
         f"# Evaluation: {run_dir.name}",
         "",
-        f"- model: `{run_info.get('model')}`",
+        f"- model: `{_shown_path(run_info.get('model'))}`",
         f"- mode: `{run_info.get('mode')}`, backend: `{run_info.get('backend')}`",
         f"- decoding: {json.dumps(run_info.get('decoding', {}))}",
         "- tokens: every output token of the work the mode did (all samples and forced tags)",
