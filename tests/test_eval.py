@@ -68,6 +68,9 @@ def test_baseline_comparison():
         ("<perception>p</perception><reasoning>r</reasoning><answer>x</answer>", 3, "x"),
         ("I think <answer>7</answer> yes", 0, "7"),  # malformed, but the answer is graded
         ("<answer>1</answer><answer>2</answer>", 0, None),  # two answers: none is taken
+        ("<answer>1</answer> and <answer>", 0, None),  # an extra opening tag: ambiguous, none taken
+        ("</answer>1<answer>", 0, None),  # tags the wrong way round
+        ("<answer>" * 5000 + "x", 0, None),  # a long run of openings, no closing
         ("so the answer is \\boxed{\\frac{1}{2}}", 0, "\\frac{1}{2}"),
         ("so \\boxed{a{b}c} and", 0, "a{b}c"),
         ("\\boxed{unclosed", 0, None),

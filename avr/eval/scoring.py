@@ -20,7 +20,6 @@ from typing import Any
 from avr.formats import parse
 from avr.grading import is_correct, parse_number
 
-_ANSWER_BLOCK = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _BOXED = re.compile(r"\\boxed\{")
 
 
@@ -44,9 +43,12 @@ def extract_answer(response: str) -> tuple[int, str | None]:
     p = parse(response)
     if p.valid:
         return p.format, p.answer
-    blocks = _ANSWER_BLOCK.findall(response or "")
-    if len(blocks) == 1 and blocks[0].strip():
-        return 0, blocks[0].strip()
+    text = response or ""
+    # exactly one answer block: counted with str.count, linear in the length of untrusted output
+    if text.count("<answer>") == 1 and text.count("</answer>") == 1:
+        start, end = text.index("<answer>") + len("<answer>"), text.index("</answer>")
+        if start <= end and text[start:end].strip():
+            return 0, text[start:end].strip()
     boxed = _last_boxed(response or "")
     return 0, boxed or None
 
