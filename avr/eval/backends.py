@@ -68,13 +68,18 @@ def _cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
 
 
 class HFBackend:
-    """transformers ``generate``: runs anywhere, one request at a time (samples batched by ``n``)."""
+    """transformers ``generate``: runs anywhere. Requests that share their generation settings go
+    through ``generate`` together, left-padded, ``batch_size`` at a time (CPU evaluation of thousands
+    of short answers is dominated by per-call overhead otherwise)."""
 
-    def __init__(self, model_path: str, decoding: Decoding, *, device: str | None = None):
+    def __init__(
+        self, model_path: str, decoding: Decoding, *, device: str | None = None, batch_size: int = 16
+    ):
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         self.decoding = decoding
+        self.batch_size = max(1, batch_size)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         self.processor = AutoProcessor.from_pretrained(model_path)
@@ -86,50 +91,77 @@ class HFBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
 
-    def _inputs(self, req: GenRequest):
+    def _inputs(self, reqs: list[GenRequest]):
         from PIL import Image
 
-        text = (
-            self.processor.apply_chat_template(chat_messages(req), add_generation_prompt=True) + req.prefill
-        )
-        images = [Image.open(io.BytesIO(b)).convert("RGB") for b in req.images] or None
+        texts = [
+            self.processor.apply_chat_template(chat_messages(r), add_generation_prompt=True) + r.prefill
+            for r in reqs
+        ]
+        images = [Image.open(io.BytesIO(b)).convert("RGB") for r in reqs for b in r.images] or None
         d = self.decoding
         size = {"shortest_edge": d.min_pixels, "longest_edge": d.max_pixels}
-        return self.processor(text=[text], images=images, size=size, return_tensors="pt").to(self.device)
+        side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "left"  # generation continues every row from its last real token
+        try:
+            batch = self.processor(text=texts, images=images, size=size, padding=True, return_tensors="pt")
+        finally:
+            self.tokenizer.padding_side = side
+        return batch.to(self.device)
+
+    def _settings(self, req: GenRequest) -> tuple:
+        temperature = self.decoding.temperature if req.temperature is None else req.temperature
+        return (temperature, req.n, req.max_new_tokens or self.decoding.max_new_tokens, tuple(req.stop))
 
     def generate(self, requests: list[GenRequest]) -> list[list[Generation]]:
+        groups: dict[tuple, list[int]] = {}
+        for i, req in enumerate(requests):
+            groups.setdefault(self._settings(req), []).append(i)
+        out: list[list[Generation] | None] = [None] * len(requests)
+        for settings, idx in groups.items():
+            for start in range(0, len(idx), self.batch_size):
+                chunk = idx[start : start + self.batch_size]
+                for i, gens in zip(
+                    chunk, self._generate([requests[i] for i in chunk], *settings), strict=True
+                ):
+                    out[i] = gens
+        return out  # type: ignore[return-value]
+
+    def _generate(
+        self, reqs: list[GenRequest], temperature: float, n: int, max_new_tokens: int, stop: tuple
+    ) -> list[list[Generation]]:
         import torch
 
-        out: list[list[Generation]] = []
-        for req in requests:
-            inputs = self._inputs(req)
-            temperature = self.decoding.temperature if req.temperature is None else req.temperature
-            sample = temperature > 0
-            kwargs = {
-                "max_new_tokens": req.max_new_tokens or self.decoding.max_new_tokens,
-                "do_sample": sample,
-                "num_return_sequences": req.n if sample else 1,
-                "pad_token_id": self.tokenizer.pad_token_id,
-            }
+        inputs = self._inputs(reqs)
+        sample = temperature > 0
+        kwargs = {
+            "max_new_tokens": max_new_tokens,
+            "do_sample": sample,
+            "num_return_sequences": n if sample else 1,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if sample:
+            kwargs.update(temperature=temperature, top_p=self.decoding.top_p)
+        if stop:
+            kwargs.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        with torch.no_grad():
             if sample:
-                kwargs.update(temperature=temperature, top_p=self.decoding.top_p)
-            if req.stop:
-                kwargs.update(stop_strings=req.stop, tokenizer=self.tokenizer)
-            with torch.no_grad():
-                if sample:
-                    torch.manual_seed(self.decoding.seed)
-                ids = self.model.generate(**inputs, **kwargs)
-            start = inputs["input_ids"].shape[1]
+                torch.manual_seed(self.decoding.seed)
+            ids = self.model.generate(**inputs, **kwargs)
+        start = inputs["input_ids"].shape[1]
+        per_req = n if sample else 1
+        out = []
+        for r in range(len(reqs)):
             gens = []
-            for row in ids[:, start:]:
+            for row in ids[r * per_req : (r + 1) * per_req, start:]:
                 row = row.tolist()
                 n_tok = len(row)
                 while n_tok and row[n_tok - 1] == self.tokenizer.pad_token_id:
                     n_tok -= 1
                 text = self.tokenizer.decode(row[:n_tok], skip_special_tokens=True)
-                text, _ = _cut_at_stop(text, req.stop)
+                text, _ = _cut_at_stop(text, list(stop))
                 gens.append(Generation(text=text, tokens=n_tok))
-            out.append(gens if sample else gens * req.n)
+            out.append(gens if sample else gens * n)
         return out
 
 
@@ -180,9 +212,11 @@ class VLLMBackend:
         return [[Generation(text=o.text, tokens=len(o.token_ids)) for o in r.outputs] for r in results]
 
 
-def make_backend(name: str, model_path: str, decoding: Decoding, *, tensor_parallel_size: int = 1) -> Backend:
+def make_backend(
+    name: str, model_path: str, decoding: Decoding, *, tensor_parallel_size: int = 1, batch_size: int = 16
+) -> Backend:
     if name == "hf":
-        return HFBackend(model_path, decoding)
+        return HFBackend(model_path, decoding, batch_size=batch_size)
     if name == "vllm":
         return VLLMBackend(model_path, decoding, tensor_parallel_size=tensor_parallel_size)
     raise ValueError(f"unknown backend {name!r}; use 'hf' (transformers, CPU or GPU) or 'vllm' (GPU)")

@@ -174,7 +174,7 @@ def run_eval(
     done = {(p["benchmark"], p["id"]) for p in read_predictions(run_dir / PREDICTIONS)}
     if any((it.benchmark, it.id) not in done for it in items):
         be = backend_obj or make_backend(
-            backend, str(model), decoding, tensor_parallel_size=tensor_parallel_size
+            backend, str(model), decoding, tensor_parallel_size=tensor_parallel_size, batch_size=batch_size
         )
         generate_predictions(
             be,
