@@ -158,6 +158,12 @@ def _tokenizer_corpus() -> list[str]:
         "with",
         "number",
         "if",
+        "two",
+        "digits",
+        "one",
+        "larger",
+        "smaller",
+        "minus",
     ]
     lines = [FORMAT_INSTRUCTION]
     for i, w in enumerate(words):
@@ -233,21 +239,60 @@ def build_tokenizer(vocab_size: int = 1024):
     return qwen
 
 
-def tiny_config(tokenizer, *, hidden_size: int = 64, num_layers: int = 2, vision_depth: int = 2):
+# Model sizes. ``tiny`` (~0.8M parameters) is for tests and the plain demo: it runs every stage in
+# seconds but learns nothing about the images. ``small`` (~3M) is the miniature experiment's model
+# (``avr experiment``): large enough to learn to read digits from pixels in minutes on a CPU.
+SIZES: dict[str, dict[str, int]] = {
+    "tiny": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_layers": 2,
+        "num_heads": 4,
+        "num_kv_heads": 2,
+        "head_dim": 16,
+        "vision_hidden": 32,
+        "vision_intermediate": 64,
+        "vision_depth": 2,
+    },
+    "small": {
+        "hidden_size": 256,
+        "intermediate_size": 512,
+        "num_layers": 4,
+        "num_heads": 8,
+        "num_kv_heads": 4,
+        "head_dim": 32,
+        "vision_hidden": 64,
+        "vision_intermediate": 128,
+        "vision_depth": 2,
+    },
+}
+
+
+def _mrope_section(head_dim: int) -> list[int]:
+    """Qwen3-VL's (t, h, w) split of the rotary half-dimension, [24, 20, 20] of 64 in the 2B, scaled."""
+    half = head_dim // 2
+    h = w = (half * 20) // 64
+    return [half - h - w, h, w]
+
+
+def tiny_config(tokenizer, *, size: str = "tiny"):
     """Qwen3-VL-2B's architecture, shrunk: same rope layout (interleaved mrope), patch 16, merge 2."""
     from transformers import Qwen3VLConfig
 
+    if size not in SIZES:
+        raise ValueError(f"unknown model size {size!r}; known: {', '.join(SIZES)}")
+    dims = SIZES[size]
+    hidden_size, num_layers, vision_depth = dims["hidden_size"], dims["num_layers"], dims["vision_depth"]
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     vocab_size = ((len(tokenizer) + 63) // 64) * 64
-    head_dim = 16
     text_config = {
         "vocab_size": vocab_size,
         "hidden_size": hidden_size,
-        "intermediate_size": hidden_size * 2,
+        "intermediate_size": dims["intermediate_size"],
         "num_hidden_layers": num_layers,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "head_dim": head_dim,
+        "num_attention_heads": dims["num_heads"],
+        "num_key_value_heads": dims["num_kv_heads"],
+        "head_dim": dims["head_dim"],
         "hidden_act": "silu",
         "max_position_embeddings": 32768,
         "rms_norm_eps": 1e-6,
@@ -255,7 +300,7 @@ def tiny_config(tokenizer, *, hidden_size: int = 64, num_layers: int = 2, vision
         "rope_parameters": {
             "rope_type": "default",
             "rope_theta": 5_000_000.0,
-            "mrope_section": [4, 2, 2],
+            "mrope_section": _mrope_section(dims["head_dim"]),
             "mrope_interleaved": True,
         },
         "tie_word_embeddings": True,
@@ -266,8 +311,8 @@ def tiny_config(tokenizer, *, hidden_size: int = 64, num_layers: int = 2, vision
     }
     vision_config = {
         "depth": vision_depth,
-        "hidden_size": 32,
-        "intermediate_size": 64,
+        "hidden_size": dims["vision_hidden"],
+        "intermediate_size": dims["vision_intermediate"],
         "num_heads": 2,
         "in_channels": 3,
         "patch_size": 16,
@@ -315,14 +360,19 @@ def build_processor(tokenizer, *, min_pixels: int = 32 * 32, max_pixels: int = 1
     )
 
 
-def build_tiny_model(out_dir: str | os.PathLike, *, seed: int = 0, overwrite: bool = False) -> Path:
-    """Write the tiny model directory atomically (built in a temp dir, then renamed into place)."""
+def build_tiny_model(
+    out_dir: str | os.PathLike, *, seed: int = 0, overwrite: bool = False, size: str = "tiny"
+) -> Path:
+    """Write a random model of ``size`` (``SIZES``) atomically: built in a temp dir, then renamed into place."""
     import torch
     from transformers import GenerationConfig, Qwen3VLForConditionalGeneration
 
     out = Path(out_dir)
     if out.exists():
         if not overwrite and (out / "config.json").is_file():
+            built = json.loads((out / "config.json").read_text())["text_config"]["hidden_size"]
+            if built != SIZES[size]["hidden_size"]:
+                raise FileExistsError(f"{out} holds a model of another size than {size!r}; pass --overwrite")
             return out  # already built: a rerun is free
         if not overwrite and any(out.iterdir()):
             raise FileExistsError(f"{out} exists and is not a tiny-model directory; pass --overwrite")
@@ -330,7 +380,7 @@ def build_tiny_model(out_dir: str | os.PathLike, *, seed: int = 0, overwrite: bo
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         tokenizer = build_tokenizer()
-        config = tiny_config(tokenizer)
+        config = tiny_config(tokenizer, size=size)
         torch.manual_seed(seed)
         model = Qwen3VLForConditionalGeneration(config).to(torch.float32).eval()
         model.generation_config = GenerationConfig(

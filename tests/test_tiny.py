@@ -98,3 +98,24 @@ def test_transformers_loads_and_generates_with_an_image(tiny_model):
     assert (
         out.shape[1] == inputs["input_ids"].shape[1] + 5 or out[0, -1] in model.generation_config.eos_token_id
     )
+
+
+def test_small_size_is_the_same_architecture_larger(tmp_path, tiny_model):
+    from transformers import AutoModelForImageTextToText
+
+    small = build_tiny_model(tmp_path / "small", size="small")
+    cfg = json.loads((small / "config.json").read_text())
+    text, vision = cfg["text_config"], cfg["vision_config"]
+    assert (text["hidden_size"], text["num_hidden_layers"], vision["hidden_size"]) == (256, 4, 64)
+    assert sum(text["rope_parameters"]["mrope_section"]) * 2 == text["head_dim"]
+    assert vision["out_hidden_size"] == text["hidden_size"]
+    assert _digest(small)["tokenizer.json"] == _digest(tiny_model)["tokenizer.json"]
+    n = sum(p.numel() for p in AutoModelForImageTextToText.from_pretrained(small).parameters())
+    assert 2_500_000 < n < 4_000_000
+
+
+def test_a_model_of_another_size_is_not_silently_reused(tmp_path, tiny_model):
+    with pytest.raises(FileExistsError, match="another size"):
+        build_tiny_model(tiny_model, size="small")
+    with pytest.raises(ValueError, match="unknown model size 'huge'"):
+        build_tiny_model(tmp_path / "h", size="huge")

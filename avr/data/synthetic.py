@@ -458,17 +458,95 @@ def make_example(rng: random.Random, level: int, kind: str | None = None) -> dic
     return rec
 
 
-def generate(out_dir: str | Path, n: int = 300, *, seed: int = 0, name: str = "synthetic") -> Path:
-    """Write ``n`` records (levels in equal thirds) and their PNGs; returns the records JSONL path."""
+WORLDS = ("mixed", "digits")
+
+
+def _world_levels(world: str) -> tuple[int, ...]:
+    if world == "mixed":
+        return tuple(TASKS)
+    if world == "digits":
+        from avr.data.digits import TASKS as DIGIT_TASKS
+
+        return tuple(DIGIT_TASKS)
+    raise ValueError(f"unknown synthetic world {world!r}; known: {', '.join(WORLDS)}")
+
+
+def _example(rng: random.Random, world: str, level: int) -> tuple[dict[str, Any], bytes]:
+    """One record (without id, image path and source) and its PNG."""
+    if world == "digits":
+        from avr.data.digits import draw_digits, make_digits_example
+
+        rec = make_digits_example(rng, level)
+        return rec, draw_digits(rec["scene"])
+    rec = make_example(rng, level)
+    rec["level"] = level
+    return rec, draw_scene(rec["scene"])
+
+
+FormatPolicy = list[int] | dict[int, dict[int, float]] | None
+
+
+def format_shares(formats: FormatPolicy, levels: list[int]) -> dict[int, dict[int, float]] | None:
+    """``formats`` as ``{level: {format: share of that level's items written in it}}`` (None: by level)."""
+    if formats is None:
+        return None
+    if isinstance(formats, dict):
+        shares = {int(lv): {int(f): float(x) for f, x in fm.items()} for lv, fm in formats.items()}
+    else:
+        shares = {lv: dict.fromkeys((int(f) for f in formats), 1.0) for lv in levels}
+    for lv in levels:
+        fm = shares.get(lv)
+        if not fm or set(fm) - {1, 2, 3} or not all(0 <= x <= 1 for x in fm.values()) or max(fm.values()) < 1:
+            raise ValueError(
+                f"formats must be a non-empty list of 1, 2, 3, or per level {{format: share in [0, 1]}} with "
+                f"one format at share 1 (every item needs a target), got {formats!r} for level {lv}"
+            )
+    return shares
+
+
+def generate(
+    out_dir: str | Path,
+    n: int = 300,
+    *,
+    seed: int = 0,
+    name: str = "synthetic",
+    world: str = "mixed",
+    levels: list[int] | None = None,
+    formats: FormatPolicy = None,
+) -> Path:
+    """Write ``n`` items and their PNGs; returns the records JSONL path.
+
+    ``world``: ``mixed`` (shapes, digits and bar charts at levels 1-3, the demo's original data) or
+    ``digits`` (``avr.data.digits``: two large digits, levels 1 and 3, the experiment's world).
+    ``levels``: the levels item ``i`` cycles through (default: all the world has), in equal shares.
+    ``formats``: how SFT targets are assigned.
+      - ``None``: each record in the format of its level (the paper's assignment, by difficulty);
+      - a list such as ``[1, 3]``: every item once per listed format, so that SFT links no question
+        to a format and the choice is left to RL;
+      - ``{level: {format: share}}``: each item of a level is written in each format for that share
+        of the level's items (chosen by a seeded draw per item), e.g. ``{1: {3: 1.0, 1: 0.75}}``.
+    """
+    levels = list(levels) if levels else list(_world_levels(world))
+    unknown = sorted(set(levels) - set(_world_levels(world)))
+    if unknown:
+        raise ValueError(f"the {world} world has levels {list(_world_levels(world))}, not {unknown}")
+    shares = format_shares(formats, levels)
     out = Path(out_dir)
     rows = []
     for i in tqdm(range(n), desc="synthetic scenes", unit="row", disable=n < 2000):
-        rec = make_example(random.Random(f"{seed}:{i}"), 1 + i % 3)
+        level = levels[i % len(levels)]
+        rec, png = _example(random.Random(f"{seed}:{i}"), world, level)
         rel = f"images/{name}-{i:06d}.png"
-        write_bytes(out / rel, draw_scene(rec["scene"]))
-        rows.append(
-            {"id": f"{name}-{i:06d}", "image": rel, "source": f"synthetic-{rec['scene']['kind']}", **rec}
-        )
+        write_bytes(out / rel, png)
+        kind = rec["scene"]["kind"]
+        base = {"id": f"{name}-{i:06d}", "image": rel, "source": f"synthetic-{kind}", **rec}
+        if shares is None:
+            rows.append(base)
+            continue
+        pick = random.Random(f"{seed}:{i}:formats")
+        for f, share in sorted(shares[level].items()):
+            if share >= 1 or pick.random() < share:
+                rows.append({**base, "id": f"{base['id']}-f{f}", "format": f})
     path = out / f"{name}.jsonl"
     write_jsonl(path, rows)
     return path
