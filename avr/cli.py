@@ -15,8 +15,8 @@ from pathlib import Path
 def _cmd_tiny_model(args: argparse.Namespace) -> int:
     from avr.tiny import build_tiny_model
 
-    out = build_tiny_model(args.out, seed=args.seed, overwrite=args.overwrite)
-    print(f"tiny Qwen3-VL written to {out}")
+    out = build_tiny_model(args.out, seed=args.seed, overwrite=args.overwrite, size=args.size)
+    print(f"{args.size} random Qwen3-VL written to {out}")
     return 0
 
 
@@ -263,6 +263,12 @@ def _add_eval_parser(sub) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.full:
+        from avr.experiment import run_experiment
+
+        out = args.out if args.out != "outputs/demo" else "outputs/demo-full"
+        run_experiment(args.recipe, out, arms=args.arms, report_only=args.report_only)
+        return 0
     from avr.demo import run_demo
 
     return run_demo(
@@ -272,6 +278,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         grpo_steps=args.grpo_steps,
         max_new_tokens=args.max_new_tokens,
     )
+
+
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from avr.experiment import run_experiment
+
+    run_experiment(args.recipe, args.out, arms=args.arms, report_only=args.report_only)
+    return 0
+
+
+def _add_experiment_args(p: argparse.ArgumentParser, recipe_positional: bool) -> None:
+    if recipe_positional:
+        p.add_argument(
+            "recipe", nargs="?", default="digits", help="train_configs/experiment/<name>.yaml or a path"
+        )
+    else:
+        p.add_argument("--recipe", default="digits", help="with --full: the experiment recipe")
+    p.add_argument(
+        "--arms", nargs="+", default=None, help="run only these arms (the report covers all with results)"
+    )
+    p.add_argument("--report-only", action="store_true", help="rewrite the report from the results there")
 
 
 def _add_exclude_args(p: argparse.ArgumentParser) -> None:
@@ -292,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tiny-model", help="build the tiny random Qwen3-VL used by tests and the demo")
     t.add_argument("--out", required=True, help="model directory to write")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--size",
+        choices=["tiny", "small"],
+        default="tiny",
+        help="tiny (~0.8M parameters: tests, demo) or small (~3M: the miniature experiment)",
+    )
     t.add_argument("--overwrite", action="store_true", help="rebuild even if the directory holds a model")
     t.set_defaults(func=_cmd_tiny_model)
 
@@ -373,7 +405,21 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--max-steps", type=int, default=400, help="SFT steps")
     m.add_argument("--grpo-steps", type=int, default=20, help="stage-2 steps (CPU stand-in)")
     m.add_argument("--max-new-tokens", type=int, default=160, help="evaluation budget per answer")
+    m.add_argument(
+        "--full",
+        action="store_true",
+        help="the miniature experiment instead (avr experiment digits): ~1 h on 2 cores, outputs/demo-full",
+    )
+    _add_experiment_args(m, recipe_positional=False)
     m.set_defaults(func=_cmd_demo)
+
+    x = sub.add_parser(
+        "experiment",
+        help="the miniature AVR experiment: small Qwen3-VL from scratch, SFT, FS-GRPO arms, report (CPU)",
+    )
+    x.add_argument("--out", default="outputs/experiment")
+    _add_experiment_args(x, recipe_positional=True)
+    x.set_defaults(func=_cmd_experiment)
     return p
 
 

@@ -12,17 +12,13 @@ the pipeline works, not what AVR achieves.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from avr.io import atomic_open, write_json
+from avr.stages import framework_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,43 +27,17 @@ def _say(msg: str) -> None:
     print(f"[demo] {msg}", flush=True)
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-
-
 def _train_sft(out: Path, model: Path, data: Path, steps: int) -> Path:
     """Run train-sft.sh with the tiny_cpu recipe; show a progress bar fed by LLaMA-Factory's log."""
+    from avr.stages import sft_done, train_sft
+
     sft_dir = out / "sft"
-    log_path = out / "logs" / "sft.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    if (sft_dir / "trainer_state.json").is_file() and (sft_dir / "model.safetensors").is_file():
+    if sft_done(sft_dir):
         _say(f"SFT already done: {sft_dir}")
         return sft_dir
-    cmd = [
-        "bash",
-        str(REPO / "train-sft.sh"),
-        "tiny_cpu",
-        f"model_name_or_path={model}",
-        f"dataset_dir={data}",
-        f"output_dir={sft_dir}",
-        f"max_steps={steps}",
-        f"save_steps={max(steps // 2, 1)}",
-    ]
-    trainer_log = sft_dir / "trainer_log.jsonl"
-    with log_path.open("w") as log, tqdm(total=steps, desc="SFT (LLaMA-Factory)", unit="step") as bar:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=REPO)
-        while proc.poll() is None:
-            time.sleep(0.5)
-            if trainer_log.is_file():
-                lines = trainer_log.read_text().splitlines()
-                if lines:
-                    last = json.loads(lines[-1])
-                    bar.n = int(last.get("current_steps", bar.n))
-                    bar.set_postfix(loss=last.get("loss"))
-                    bar.refresh()
-    if proc.returncode != 0:
-        raise RuntimeError(f"SFT failed (exit {proc.returncode}); see {log_path}")
-    return sft_dir
+    overrides = {"model_name_or_path": model, "dataset_dir": data, "max_steps": steps,
+                 "save_steps": max(steps // 2, 1)}  # fmt: skip
+    return train_sft("tiny_cpu", overrides, sft_dir, out / "logs" / "sft.log")
 
 
 def _verl_dry_run(out: Path, sft_dir: Path, rl_dir: Path) -> dict[str, Any]:
@@ -85,7 +55,7 @@ def _verl_dry_run(out: Path, sft_dir: Path, rl_dir: Path) -> dict[str, Any]:
         str(out / "fs_grpo_verl"),
         "--dry-run",
     ]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=REPO)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=framework_env(), cwd=REPO)
     with atomic_open(log_path, "w") as f:
         f.write(r.stdout + r.stderr)
     if r.returncode != 0:
