@@ -1,0 +1,129 @@
+"""What every data-set module shares: the ``Source``/``SourceRow`` types and small readers of the
+published layouts (JSON files, hub parquet snapshots, image cells), so each module holds only what
+is particular to its data set."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from avr.data.records import RecordError, iter_parquet
+from avr.formats import OPTION_LETTERS
+
+
+class SourceRow(NamedTuple):
+    """One source row: where it is (file, 1-based row) and how to build its record dict.
+
+    ``build`` returns the record (with ``images``: absolute paths or bytes), ``None`` for a row the
+    converter leaves out on purpose (a text-only question), or raises ``ValueError``/``KeyError`` for a
+    malformed row. Building lazily lets ``convert`` name the row in every error.
+    """
+
+    file: Path
+    row: int
+    build: Callable[[], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A registered data set: its reader, the splits it knows, and how to get it."""
+
+    name: str
+    read: Callable[[Path, str], Iterator[SourceRow]]
+    splits: tuple[str, ...]
+    download: str
+    default_split: str = "train"
+    hub_repos: tuple[str, ...] = ()
+    hub_patterns: tuple[str, ...] = ("*.parquet", "*.md")
+
+    def __call__(self, src: str | Path, split: str | None = None) -> Iterator[SourceRow]:
+        return self.read(Path(src), self.check_split(split))
+
+    def check_split(self, split: str | None) -> str:
+        split = split or self.default_split
+        if split not in self.splits:
+            raise ValueError(f"{self.name}: unknown split {split!r}; known: {', '.join(self.splits)}")
+        return split
+
+
+def letter_answer(answer: str, n_choices: int) -> str:
+    """``"C"``, ``"(C)"``, ``"C."`` -> ``"C"`` when C is an option; any other answer unchanged."""
+    m = re.fullmatch(r"\(?([A-Za-z])[.)]?", answer.strip())
+    if m and OPTION_LETTERS.find(m.group(1).upper()) in range(n_choices):
+        return m.group(1).upper()
+    return answer.strip()
+
+
+def choice_letter(index: Any, n_choices: int) -> str:
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n_choices:
+        raise ValueError(f"answer index {index!r} is not one of the {n_choices} choices")
+    return OPTION_LETTERS[index]
+
+
+def image_value(value: Any, base: Path) -> bytes | Path:
+    """A parquet image cell (HF ``{bytes, path}``) or a path string -> bytes or an absolute path."""
+    if isinstance(value, dict):
+        if value.get("bytes"):
+            return bytes(value["bytes"])
+        value = value.get("path")
+    if isinstance(value, bytes | bytearray) and value:
+        return bytes(value)
+    if isinstance(value, str) and value:
+        return Path(value) if Path(value).is_absolute() else base / value
+    raise ValueError(f"no image in this row (got {type(value).__name__})")
+
+
+def load_json(path: Path) -> Any:
+    if not path.is_file():
+        raise RecordError(path, None, "no such file")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise RecordError(path, None, f"not valid JSON ({e.msg} at line {e.lineno})") from None
+
+
+def first_existing(candidates: Iterable[Path]) -> Path | None:
+    return next((p for p in candidates if p.exists()), None)
+
+
+def layout_error(source: Source, src: Path, looked: Iterable[str]) -> RecordError:
+    """``src`` is not in any layout ``source`` reads: say what was looked for and how to get it."""
+    how = source.download.replace("SRC", str(src))
+    return RecordError(
+        src, None, f"not a {source.name} layout: looked for {', '.join(looked)}; get it with: {how}"
+    )
+
+
+def split_parquets(src: Path, aliases: Iterable[str]) -> list[Path]:
+    """Parquet files of one split in a hub snapshot: ``data/train-0000-of-0001.parquet``,
+    ``val2014-*.parquet`` or the converter's ``default/train/0000.parquet``."""
+    aliases = tuple(aliases)
+    found: set[Path] = set()
+    for depth in range(4):
+        for p in src.glob("*/" * depth + "*.parquet"):
+            rel = p.relative_to(src)
+            if any(re.match(rf"{re.escape(a)}(?:[-_.]|$)", p.name) or a in rel.parts[:-1] for a in aliases):
+                found.add(p)
+    parents = sorted({p.parent for p in found})
+    if len(parents) > 1:
+        names = ", ".join(str(p.relative_to(src)) for p in parents)
+        raise RecordError(
+            src, None, f"parquet files of this split in several folders ({names}); point at one"
+        )
+    return sorted(found)
+
+
+def parquet_rows(files: list[Path]) -> Iterator[tuple[Path, int, dict[str, Any]]]:
+    for f in files:
+        for row, obj in iter_parquet(f, batch_size=64):
+            yield f, row, obj
+
+
+def text_field(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"missing or empty {name!r}")
+    return value.strip()
