@@ -478,14 +478,17 @@ def test_malformed_row_raises_with_file_and_row(case, tmp_path):
     assert Path(err.value.file) == fx.bad_file
     assert err.value.row == fx.bad_row
     assert fx.bad_reason in str(err.value)
-    assert not (tmp_path / "out" / f"{case.split('-')[0]}.jsonl").exists()  # nothing half-written
+    assert not list((tmp_path / "out").glob("*.jsonl"))  # nothing half-written
 
 
 @pytest.mark.parametrize("case", sorted(BUILDERS))
 def test_skip_writes_report_and_valid_rows(case, tmp_path):
     fx, stats, records, out = _convert(case, tmp_path, on_error="skip")
     name = case.split("-")[0]
-    report = [json.loads(x) for x in (out / f"{name}.skipped.jsonl").read_text().splitlines()]
+    split = fx.split or SOURCES[name].default_split
+    assert stats["path"] == str(out / f"{name}-{split}.jsonl")
+    assert stats["skipped_path"] == str(out / f"{name}-{split}.skipped.jsonl")
+    report = [json.loads(x) for x in Path(stats["skipped_path"]).read_text().splitlines()]
     assert [(Path(r["file"]), r["row"]) for r in report] == [(fx.bad_file, fx.bad_row)]
     assert fx.bad_reason in report[0]["error"]
     assert stats["skipped"] == 1 and stats["rows"] == len(records) > 0
@@ -619,14 +622,14 @@ def test_limit_and_rerun_overwrite(tmp_path):
     fx = build_chartqa(tmp_path / "src")
     out = tmp_path / "out"
     stats = convert("chartqa", fx.src, out, split="train", on_error="skip")
-    assert stats["rows"] == 3 and (out / "chartqa.skipped.jsonl").exists()
-    first = (out / "chartqa.jsonl").read_text()
+    assert stats["rows"] == 3 and (out / "chartqa-train.skipped.jsonl").exists()
+    first = (out / "chartqa-train.jsonl").read_text()
     assert convert("chartqa", fx.src, out, split="train", on_error="skip")["rows"] == 3
-    assert (out / "chartqa.jsonl").read_text() == first  # stable ids and image names
+    assert (out / "chartqa-train.jsonl").read_text() == first  # stable ids and image names
     stats = convert("chartqa", fx.src, out, split="train", limit=2)
     assert stats["rows"] == 2 and stats["skipped"] == 0
-    assert not (out / "chartqa.skipped.jsonl").exists()  # a stale report is removed
-    assert len((out / "chartqa.jsonl").read_text().splitlines()) == 2
+    assert not (out / "chartqa-train.skipped.jsonl").exists()  # a stale report is removed
+    assert len((out / "chartqa-train.jsonl").read_text().splitlines()) == 2
 
 
 def test_unknown_name_lists_known(tmp_path):
@@ -839,6 +842,6 @@ def test_cli_convert_then_build(tmp_path, capsys):
     assert f"{fx.bad_file}: row {fx.bad_row}" in capsys.readouterr().err
     assert main([*argv, "--on-error", "skip"]) == 0
     printed = capsys.readouterr().out
-    assert "okvqa: 2 records written" in printed and "okvqa.skipped.jsonl" in printed
-    assert main(["data", "sft", "--input", str(out / "okvqa.jsonl"), "--out", str(tmp_path / "sft")]) == 0
+    assert "okvqa: 2 records written" in printed and "okvqa-val.skipped.jsonl" in printed
+    assert main(["data", "sft", "--input", str(out / "okvqa-val.jsonl"), "--out", str(tmp_path / "sft")]) == 0
     assert (tmp_path / "sft" / "avr_sft.json").is_file()

@@ -3,31 +3,69 @@
 from __future__ import annotations
 
 import functools
+import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from avr.data.records import RecordError
 from avr.data.sources.common import (
     Source,
     SourceRow,
     first_existing,
     image_value,
     layout_error,
-    load_json,
     parquet_rows,
     split_parquets,
+    stream_json,
     text_field,
 )
 
+_BRACKETED = re.compile(r"\[(.*)\]", re.DOTALL)
+
+
+def label_values(label: str) -> list[str] | None:
+    """``"[2013, 2016]"`` -> ``["2013", "2016"]``; None for a plain label.
+
+    ChartQA writes the answer to a question about a set ("Which years recorded the maximum?") as a
+    bracketed list in one string. Values are split at ``", "`` (so ``"[1,000, 2,000]"`` keeps its
+    thousands), or at ``","`` when the list has no space (``"[2003,2009]"``).
+    """
+    m = _BRACKETED.fullmatch(label.strip())
+    if not m:
+        return None
+    inner = m.group(1)
+    values = [v.strip() for v in (inner.split(", ") if ", " in inner else inner.split(","))]
+    return values if all(values) else None
+
+
+def label_answers(label: str) -> tuple[list[str], list[str] | None]:
+    """A label's acceptable answer texts, and its values when it names several.
+
+    Several values become one answer written plainly, ``"2013, 2016"``, accepted in any order (every
+    order up to three values; beyond that, the label's order only).
+    """
+    values = label_values(label)
+    if values is None:
+        return [label], None
+    if len(values) == 1:
+        return values, None
+    orders = itertools.permutations(values) if len(values) <= 3 else [values]
+    return [", ".join(o) for o in orders], values
+
 
 def chartqa_record(query: Any, label: Any, image: bytes | Path, id_: str, origin: str) -> dict[str, Any]:
-    """A chart question -> a direct-answer record (``label`` is one answer or a list of them)."""
+    """A chart question -> a direct-answer record (``label``: one label, or the hub's list of them)."""
     labels = label if isinstance(label, list) else [label]
-    answers = [str(a).strip() for a in labels if a is not None and str(a).strip()]
+    answers: list[str] = []
+    several: list[str] | None = None
+    for text in (str(a).strip() for a in labels if a is not None and str(a).strip()):
+        forms, values = label_answers(text)
+        answers += [f for f in forms if f not in answers]
+        several = several or values
     if not answers:
         raise ValueError("missing or empty 'label'")
-    return {
+    row = {
         "id": id_,
         "question": text_field(query, "query"),
         "answer": answers if len(answers) > 1 else answers[0],
@@ -35,6 +73,9 @@ def chartqa_record(query: Any, label: Any, image: bytes | Path, id_: str, origin
         "images": [image],
         "origin": origin,
     }
+    if several:
+        row["answer_values"] = several
+    return row
 
 
 def read_chartqa(src: Path, split: str) -> Iterator[SourceRow]:
@@ -48,10 +89,7 @@ def read_chartqa(src: Path, split: str) -> Iterator[SourceRow]:
             path = split_dir / f"{split}_{origin}.json"
             if not path.is_file():
                 continue
-            data = load_json(path)
-            if not isinstance(data, list):
-                raise RecordError(path, None, "expected a JSON list")
-            for i, q in enumerate(data, start=1):
+            for i, q in enumerate(stream_json(path), start=1):
                 build = functools.partial(
                     _chartqa_official, q, split_dir / "png", f"chartqa-{split}-{origin}-{i}", origin
                 )

@@ -12,7 +12,7 @@ from avr.data.sources.common import (
     SourceRow,
     first_existing,
     layout_error,
-    load_json,
+    stream_json,
     text_field,
 )
 
@@ -27,8 +27,20 @@ def describe_clevr_scene(objects: list[dict[str, Any]]) -> str:
     return f"The scene has {n} object{'s' if n != 1 else ''}. From left to right: {', '.join(items)}."
 
 
+def scene_perception(scene: Any) -> str | ValueError:
+    """A scene's perception text, or the reason it has none (kept so that the rows asking about this
+    image fail with it, while the scenes file is read once and only the texts are held)."""
+    try:
+        if not isinstance(scene, dict):
+            raise ValueError("scene is not an object")
+        return describe_clevr_scene(scene.get("objects") or [])
+    except (KeyError, TypeError, IndexError, ValueError) as e:
+        what = f"missing field {e.args[0]!r}" if isinstance(e, KeyError) else str(e)
+        return ValueError(f"scene graph of this image: {what}")
+
+
 def clevr_record(
-    q: dict[str, Any], image_dir: Path, scene: dict[str, Any] | None, split: str
+    q: dict[str, Any], image_dir: Path, perception: str | ValueError | None, split: str
 ) -> dict[str, Any]:
     """A CLEVR question -> a perception record when its scene graph is known, else a direct answer."""
     answer = q.get("answer")
@@ -39,30 +51,34 @@ def clevr_record(
         "format": 1,
         "images": [image_dir / text_field(q.get("image_filename"), "image_filename")],
     }
-    if scene is not None:
-        row["perception"] = describe_clevr_scene(scene.get("objects") or [])
+    if isinstance(perception, ValueError):
+        raise perception
+    if perception is not None:
+        row["perception"] = perception
         row["format"] = 2
     return row
 
 
 def read_clevr(src: Path, split: str) -> Iterator[SourceRow]:
     """Official CLEVR_v1.0: ``questions/CLEVR_{split}_questions.json`` ({"questions": [...]}),
-    ``images/{split}/``, optional ``scenes/CLEVR_{split}_scenes.json`` for perception. Checked: the
-    CLEVR_v1.0 release layout used by clevr-iep / CLEVR dataset-generation."""
+    ``images/{split}/``, optional ``scenes/CLEVR_{split}_scenes.json`` for perception. Both files are
+    streamed (the train questions run to hundreds of megabytes); of the scenes only the perception
+    texts are kept. Checked: the CLEVR_v1.0 release layout used by clevr-iep / CLEVR dataset-generation."""
     root = first_existing([src / "questions", src / "CLEVR_v1.0" / "questions"])
     root = root.parent if root is not None else src
     qpath = root / "questions" / f"CLEVR_{split}_questions.json"
     if not qpath.is_file():
         raise layout_error(SOURCE, src, [f"questions/CLEVR_{split}_questions.json"])
     spath = root / "scenes" / f"CLEVR_{split}_scenes.json"
-    scenes: dict[Any, dict] = {}
+    perceptions: dict[Any, str | ValueError] = {}
     if spath.is_file():
-        scenes = {s.get("image_index"): s for s in load_json(spath).get("scenes", [])}
-    questions = load_json(qpath).get("questions", [])
+        for s in stream_json(spath, "scenes.item"):
+            if isinstance(s, dict):
+                perceptions[s.get("image_index")] = scene_perception(s)
     image_dir = root / "images" / split
-    for i, q in enumerate(questions, start=1):
-        scene = scenes.get(q.get("image_index")) if isinstance(q, dict) else None
-        yield SourceRow(qpath, i, functools.partial(clevr_record, q, image_dir, scene, split))
+    for i, q in enumerate(stream_json(qpath, "questions.item"), start=1):
+        perception = perceptions.get(q.get("image_index")) if isinstance(q, dict) else None
+        yield SourceRow(qpath, i, functools.partial(clevr_record, q, image_dir, perception, split))
 
 
 SOURCE = Source(

@@ -4,12 +4,13 @@ is particular to its data set."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
+
+import ijson
 
 from avr.data.records import RecordError, iter_parquet
 from avr.formats import OPTION_LETTERS
@@ -77,13 +78,35 @@ def image_value(value: Any, base: Path) -> bytes | Path:
     raise ValueError(f"no image in this row (got {type(value).__name__})")
 
 
-def load_json(path: Path) -> Any:
+def stream_json(path: Path, prefix: str = "item", *, pairs: bool = False) -> Iterator[Any]:
+    """The values under ``prefix`` of a JSON file, parsed incrementally with ijson so that GQA's and
+    CLEVR's multi-gigabyte files never sit in memory whole.
+
+    ``prefix`` is ijson's dotted path: ``item`` is each element of a top-level list, ``questions.item``
+    each element of the ``questions`` list; with ``pairs`` the (key, value) pairs of the object at
+    ``prefix`` (``""``: the top-level object). A top level of the wrong kind, or a file that stops
+    being JSON part way (a truncated download), raises ``RecordError`` naming the file and the first
+    row that could not be read; the rows before it have been yielded.
+    """
     if not path.is_file():
         raise RecordError(path, None, "no such file")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise RecordError(path, None, f"not valid JSON ({e.msg} at line {e.lineno})") from None
+    want = "[" if prefix.split(".")[0] == "item" else "{"
+    with path.open("rb") as f:
+        head = f.read(4096).lstrip()
+        if head[:1].decode("latin-1") != want:
+            kind = "list" if want == "[" else "object"
+            got = head[:1].decode("latin-1") or "an empty file"
+            raise RecordError(path, None, f"expected a JSON {kind} at the top level, found {got!r}")
+        f.seek(0)
+        values = ijson.kvitems(f, prefix, use_float=True) if pairs else ijson.items(f, prefix, use_float=True)
+        n = 0
+        try:
+            for value in values:
+                n += 1
+                yield value
+        except ijson.JSONError as e:
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise RecordError(path, n + 1, f"not valid JSON after row {n} ({first_line})") from None
 
 
 def first_existing(candidates: Iterable[Path]) -> Path | None:

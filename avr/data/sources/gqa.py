@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from avr.data.records import RecordError
 from avr.data.sources.common import (
     Source,
     SourceRow,
     first_existing,
     layout_error,
-    load_json,
+    stream_json,
     text_field,
 )
 
@@ -53,10 +52,7 @@ def read_gqa(src: Path, split: str) -> Iterator[SourceRow]:
         raise layout_error(SOURCE, src, [f"{split}_questions.json", f"questions1.2/{split}_questions.json"])
     image_dir = first_existing([src / "images", src / "allImages" / "images"]) or (src / "images")
     for path in files:
-        data = load_json(path)
-        if not isinstance(data, dict):
-            raise RecordError(path, None, "expected a JSON object: question id -> question")
-        for i, (qid, q) in enumerate(data.items(), start=1):
+        for i, (qid, q) in enumerate(stream_json(path, "", pairs=True), start=1):
             yield SourceRow(path, i, functools.partial(gqa_record, qid, q, image_dir))
 
 

@@ -14,9 +14,9 @@ from avr.data.sources.common import (
     first_existing,
     image_value,
     layout_error,
-    load_json,
     parquet_rows,
     split_parquets,
+    stream_json,
     text_field,
 )
 
@@ -68,13 +68,16 @@ def read_okvqa(src: Path, split: str) -> Iterator[SourceRow]:
             yield SourceRow(f, row, build)
         return
     afile = qfile.parent / f"mscoco_{split}2014_annotations.json"
-    questions = load_json(qfile)
-    annotations = load_json(afile)
-    by_qid = {a.get("question_id"): a for a in annotations.get("annotations", [])}
+    # Only the answer texts are kept per question: the annotations file is read once, streamed.
+    by_qid = {
+        a.get("question_id"): _okvqa_answer_texts(a)
+        for a in stream_json(afile, "annotations.item")
+        if isinstance(a, dict)
+    }
     image_dir = first_existing(
         d / f"{split}2014" for d in (src, src / "images", src / "coco", qfile.parent)
     ) or (src / f"{split}2014")
-    for i, q in enumerate(questions.get("questions", []), start=1):
+    for i, q in enumerate(stream_json(qfile, "questions.item"), start=1):
         yield SourceRow(qfile, i, functools.partial(_okvqa_official_record, q, by_qid, image_dir, split))
 
 
@@ -83,7 +86,7 @@ def _okvqa_official_record(q: dict, by_qid: dict, image_dir: Path, split: str) -
     if qid not in by_qid:
         raise ValueError(f"question {qid} has no entry in the annotations file")
     image = image_dir / f"COCO_{split}2014_{int(q['image_id']):012d}.jpg"
-    return okvqa_record(q, _okvqa_answer_texts(by_qid[qid]), image, f"okvqa-{qid}")
+    return okvqa_record(q, by_qid[qid], image, f"okvqa-{qid}")
 
 
 def _okvqa_parquet_record(obj: dict, base: Path, id_: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from avr.data.records import RecordError
 from avr.data.sources.common import (
     Source,
     SourceRow,
@@ -15,9 +14,9 @@ from avr.data.sources.common import (
     first_existing,
     image_value,
     layout_error,
-    load_json,
     parquet_rows,
     split_parquets,
+    stream_json,
     text_field,
 )
 
@@ -64,10 +63,7 @@ def read_scienceqa(src: Path, split: str) -> Iterator[SourceRow]:
     )
     if problems_path is not None:
         base = problems_path.parent
-        problems = load_json(problems_path)
-        if not isinstance(problems, dict):
-            raise RecordError(problems_path, None, "expected a JSON object: pid -> problem")
-        for i, (pid, p) in enumerate(problems.items(), start=1):
+        for i, (pid, p) in enumerate(stream_json(problems_path, "", pairs=True), start=1):
             if not isinstance(p, dict) or p.get("split") != split:
                 continue
             image = None

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from avr.data.records import RecordError
 from avr.data.sources.common import (
     Source,
     SourceRow,
     first_existing,
     layout_error,
-    load_json,
+    stream_json,
     text_field,
 )
 from avr.formats import OPTION_LETTERS
@@ -52,11 +51,8 @@ def read_tqa(src: Path, split: str) -> Iterator[SourceRow]:
         path = first_existing(sorted(split_dir.glob(f"tqa_v*_{split}.json")))
     if path is None:
         raise layout_error(SOURCE, src, [f"{split}/tqa_v1_{split}.json"])
-    lessons = load_json(path)
-    if not isinstance(lessons, list):
-        raise RecordError(path, None, "expected a JSON list of lessons")
     row = 0
-    for lesson in lessons:
+    for lesson in stream_json(path):
         questions = ((lesson or {}).get("questions") or {}).get("diagramQuestions") or {}
         for q in questions.values():
             row += 1

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from avr.data.records import RecordError
 from avr.data.sources.common import (
     Source,
     SourceRow,
@@ -20,7 +19,7 @@ from avr.data.sources.common import (
     image_value,
     layout_error,
     letter_answer,
-    load_json,
+    stream_json,
     text_field,
 )
 from avr.formats import OPTION_LETTERS
@@ -136,10 +135,7 @@ def read_vision_sr1_cold(src: Path, split: str) -> Iterator[SourceRow]:
     path = first_existing([src / "A-vision_see_think.json", src / "data" / "A-vision_see_think.json"])
     if path is None:
         raise layout_error(SOURCE, src, ["A-vision_see_think.json"])
-    data = load_json(path)
-    if not isinstance(data, list):
-        raise RecordError(path, None, "expected a JSON list of sharegpt rows")
-    for i, item in enumerate(data, start=1):
+    for i, item in enumerate(stream_json(path), start=1):
         yield SourceRow(path, i, functools.partial(sr1_record, item, path.parent, i))
 
 
