@@ -850,7 +850,9 @@ def test_cli_convert_then_build(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------------------------------------
-# What real published rows showed (issue 12): each case below is the shape of a real row.
+# What real published rows showed (issue 12): each case below has the shape of a real row (ChartQA's
+# test_human.json holds labels "[2013, 2016]" and "[2003,2009]" and queries where U+FFFD replaced an
+# apostrophe or a space); tests/test_data_sources_real.py runs the converters on the real files.
 
 
 def test_two_splits_into_one_out_keep_both(tmp_path):
@@ -916,15 +918,15 @@ def test_lost_characters_are_mended_in_texts_and_refused_in_answers(tmp_path):
     _write(
         d / "test_human.json",
         [
-            {"imgname": "1.png", "query": "What is Angela Merkel\ufffds confidence percentage?", "label": "52"},
-            {"imgname": "1.png", "query": "Which country received the highest\ufffd aid?", "label": "Solomon Islands"},
+            {"imgname": "1.png", "query": "What is the chancellor\ufffds approval share?", "label": "52"},
+            {"imgname": "1.png", "query": "Which country got the most\ufffd aid?", "label": "Tonga"},
             {"imgname": "1.png", "query": "Which country?", "label": "C\ufffdte d'Ivoire"},
         ],
     )  # fmt: skip
     stats = convert("chartqa", tmp_path / "src", tmp_path / "out", split="test", on_error="skip")
     merkel, aid = read_records([stats["path"]])[0]
-    assert merkel.question == "What is Angela Merkel s confidence percentage?"
-    assert aid.question == "Which country received the highest aid?"
+    assert merkel.question == "What is the chancellor s approval share?"
+    assert aid.question == "Which country got the most aid?"
     assert merkel.extra["repaired"] == ["question"] and stats["repaired"] == 2
     report = [json.loads(x) for x in Path(stats["skipped_path"]).read_text().splitlines()]
     assert [(r["row"], "U+FFFD" in r["error"]) for r in report] == [(3, True)]

@@ -1,4 +1,13 @@
-"""ChartQA: questions on charts, human-written and machine-generated, format 1."""
+"""ChartQA: questions on charts, human-written and machine-generated, format 1.
+
+Real files checked: the test split as RobustCQA/ChartQA-Split republishes it (its ``test_human_*.json``
+and ``test_augmented_*.json`` joined back into ``test/test_human.json`` and ``test/test_augmented.json``:
+1,161 and 1,212 of the 1,250 + 1,250 rows, with the real ``png/`` charts): 2,373 rows, none skipped;
+4 queries held U+FFFD (mended by ``convert``), 20 labels named several values (``"[2013, 2016]"``,
+``"[2003,2009]"``). A few of that copy's labels differ from vis-nlp/ChartQA's own
+``ChartQA Dataset/test/test_human.json``, whose opening rows were read (as text, not converted) and
+hold the same U+FFFD query. Train, val and the hub parquet were out of reach.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,11 @@
 """Geometry3K: geometry problems with a diagram, from the InterGPS release (multiple choice) or the
-hiyouga/geometry3k parquet (free-form answer values); format 1."""
+hiyouga/geometry3k parquet (free-form answer values); format 1.
+
+Real files checked: the ten problems InterGPS publishes unzipped (lupantech/InterGPS,
+``annotation_tool/data_collection/data_examples/11..20/data.json`` + ``img_diagram.png``, laid out as
+``train/<id>/``): 10 rows, none skipped; LaTeX choices (``5 \\sqrt { 2 }``, ``\\frac { \\sqrt { 2 } } { 10 }``)
+and letter answers come through as published. The release zips and the hub parquet were out of reach.
+"""
 
 from __future__ import annotations
 

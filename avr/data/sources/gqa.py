@@ -1,4 +1,9 @@
-"""GQA (balanced or all questions, v1.2): compositional questions on Visual Genome images, format 1."""
+"""GQA (balanced or all questions, v1.2): compositional questions on Visual Genome images, format 1.
+
+No real file of this set could be reached here: no copy is held in the stored public repositories, and
+the official download and the hub are out of reach. The reader follows the published layout (see
+``read_gqa``); run ``tests/test_data_sources_real.py`` with ``AVR_REAL_DATA`` once a copy is at hand.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""OK-VQA: outside-knowledge questions on COCO images, format 1, annotators' answers most common first."""
+"""OK-VQA: outside-knowledge questions on COCO images, format 1, annotators' answers most common first.
+
+No real file of this set could be reached here: no copy is held in the stored public repositories, and
+the official download and the hub are out of reach. The reader follows the published layout (see
+``read_okvqa``); run ``tests/test_data_sources_real.py`` with ``AVR_REAL_DATA`` once a copy is at hand.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,10 @@
 
 Each sharegpt row's assistant turn is ``<description>P</description> <think>R</think> \\boxed{A}``:
 the description becomes the perception, the thinking the reasoning, the last box the answer.
+
+No real file could be checked here: zli12321/Vision-SR1 holds ``A-vision_see_think.json`` (under
+``LLaMA-Factory-Cold-Start/data/``) only as a file too large for the stored snapshot, and the hub is
+out of reach. Run ``tests/test_data_sources_real.py`` with ``AVR_REAL_DATA`` once a copy is at hand.
 """
 
 from __future__ import annotations
