@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from avr.data.sources.clevr import describe_clevr_scene
 from avr.data.sources.common import Source, SourceRow, letter_answer
-from avr.data.sources.converter import convert
+from avr.data.sources.converter import convert, output_paths
 from avr.data.sources.okvqa import rank_answers
 from avr.data.sources.registry import SOURCES, get_source, resolve_src
 from avr.data.sources.vision_sr1_cold import clean_sr1_question, extract_boxed, split_options, split_see_think
@@ -38,6 +38,7 @@ __all__ = [
     "extract_boxed",
     "get_source",
     "letter_answer",
+    "output_paths",
     "rank_answers",
     "resolve_src",
     "split_options",
