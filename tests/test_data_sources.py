@@ -984,6 +984,17 @@ def test_unreadable_from_the_start_is_an_error_even_when_skipping(tmp_path):
     fx.bad_file.write_text('["a list, where GQA has an object of questions"]')
     with pytest.raises(RecordError, match="expected a JSON object at the top level, found '\\['"):
         convert("gqa", fx.src, tmp_path / "out", split="val_balanced", on_error="skip")
+    fx.bad_file.write_text("")
+    with pytest.raises(RecordError, match="expected a JSON object at the top level, found an empty file"):
+        convert("gqa", fx.src, tmp_path / "out", split="val_balanced", on_error="skip")
     fx.bad_file.write_text('{"1": {"question": ')
     with pytest.raises(RecordError, match="row 1: not valid JSON after row 0"):
         convert("gqa", fx.src, tmp_path / "out", split="val_balanced", on_error="skip")
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    fx = build_chartqa(tmp_path / "src")
+    human = fx.src / "train" / "train_human.json"
+    human.write_bytes(b"\xef\xbb\xbf" + human.read_bytes())
+    stats = convert("chartqa", fx.src, tmp_path / "out", split="train", on_error="skip")
+    assert stats["rows"] == 3 and stats["skipped"] == 1

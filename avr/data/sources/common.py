@@ -78,6 +78,9 @@ def image_value(value: Any, base: Path) -> bytes | Path:
     raise ValueError(f"no image in this row (got {type(value).__name__})")
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def stream_json(path: Path, prefix: str = "item", *, pairs: bool = False) -> Iterator[Any]:
     """The values under ``prefix`` of a JSON file, parsed incrementally with ijson so that GQA's and
     CLEVR's multi-gigabyte files never sit in memory whole.
@@ -92,12 +95,14 @@ def stream_json(path: Path, prefix: str = "item", *, pairs: bool = False) -> Ite
         raise RecordError(path, None, "no such file")
     want = "[" if prefix.split(".")[0] == "item" else "{"
     with path.open("rb") as f:
-        head = f.read(4096).lstrip()
-        if head[:1].decode("latin-1") != want:
+        head = f.read(4096)
+        start = len(_BOM) if head.startswith(_BOM) else 0  # a UTF-8 byte-order mark, which ijson refuses
+        first = head[start:].lstrip()[:1].decode("latin-1")
+        if first != want:
             kind = "list" if want == "[" else "object"
-            got = head[:1].decode("latin-1") or "an empty file"
-            raise RecordError(path, None, f"expected a JSON {kind} at the top level, found {got!r}")
-        f.seek(0)
+            got = repr(first) if first else "an empty file"
+            raise RecordError(path, None, f"expected a JSON {kind} at the top level, found {got}")
+        f.seek(start)
         values = ijson.kvitems(f, prefix, use_float=True) if pairs else ijson.items(f, prefix, use_float=True)
         n = 0
         try:
