@@ -88,6 +88,8 @@ def _cmd_data_convert(args: argparse.Namespace) -> int:
     )
     if stats["skipped"]:
         print(f"skipped rows are listed in {stats['skipped_path']}")
+    if stats["repaired"]:
+        print(f"{stats['repaired']} rows had U+FFFD (a lost character) in a text, replaced by a space")
     return 0
 
 
@@ -370,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv = d.add_parser("convert", help="a published data set (local dir or hub id) -> AVR records")
     cv.add_argument("name", choices=sorted(SOURCES), help="which data set")
     cv.add_argument("--src", required=True, help="its directory in the published layout, or a hub id")
-    cv.add_argument("--out", "-o", required=True, help="directory for <name>.jsonl and images/")
+    cv.add_argument("--out", "-o", required=True, help="directory for <name>-<split>.jsonl and images/")
     cv.add_argument("--split", default=None, help="split to read (default: the data set's training split)")
     cv.add_argument("--limit", type=int, default=None)
     cv.add_argument("--on-error", choices=["raise", "skip"], default="raise")

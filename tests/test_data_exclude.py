@@ -104,3 +104,92 @@ def test_builders_drop_leaked_rows_and_report_them(tmp_path, synthetic_records):
     # without --exclude nothing is dropped and a stale report goes away
     again = build_sft_dataset([path], tmp_path / "sft")
     assert again["excluded"] == 0 and not (tmp_path / "sft" / "avr_sft.excluded.jsonl").exists()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The guard's two checks, each on its own: a look-alike must really look alike, and every image of a
+# multi-image record (and of a multi-image benchmark item) is checked, not only the first.
+
+
+def _picture(direction: str, size: int = 64, fmt: str = "PNG") -> bytes:
+    """A grey ramp, darker to the right ("h") or to the bottom ("v"): two pictures a difference hash
+    tells apart at once (64 bits apart), each surviving re-encoding and resizing."""
+    import io
+
+    from PIL import Image
+
+    im = Image.new("L", (size, size))
+    im.putdata(
+        [255 - 255 * (x if direction == "h" else y) // (size - 1) for y in range(size) for x in range(size)]
+    )
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _rec(question: str, answer: str, *images: bytes):
+    import hashlib
+
+    from avr.data.records import Image, Record
+
+    ims = [Image(data=b, ext="png", sha256=hashlib.sha256(b).hexdigest()) for b in images]
+    return Record(question=question, answers=[answer], images=ims, format=1, id="r")
+
+
+SHORT_Q = "How many red shapes are there?"  # short: a question match alone does not count
+
+
+def test_fixture_pictures_are_apart_and_reencodings_alike():
+    from avr.data.exclude import MAX_HASH_DISTANCE, dhash
+
+    ramp_h, ramp_v = dhash(_picture("h")), dhash(_picture("v"))
+    reencoded = dhash(_picture("h", size=200, fmt="JPEG"))
+    assert (ramp_h ^ ramp_v).bit_count() > MAX_HASH_DISTANCE
+    assert (ramp_h ^ reencoded).bit_count() <= MAX_HASH_DISTANCE
+    assert _picture("h") != _picture("h", size=200, fmt="JPEG")
+
+
+def test_same_question_and_answer_on_another_picture_is_kept():
+    """Catches a look-alike check that says "similar" for any two pictures."""
+    index = LeakageIndex().add(
+        [EvalItem(id="b1", benchmark="mathvista", question=SHORT_Q, images=[_picture("h")], answers=["3"])]
+    )
+    assert index.match(_rec(SHORT_Q, "3", _picture("v"))) is None
+    hit = index.match(_rec(SHORT_Q, "3", _picture("h", size=200, fmt="JPEG")))
+    assert hit == {"reason": "question, answer and similar image", "benchmark_item": "mathvista/b1"}
+    assert index.match(_rec(SHORT_Q, "4", _picture("h", size=200, fmt="JPEG"))) is None  # other answer
+
+
+def test_every_image_of_a_multi_image_record_is_checked():
+    other = _picture("v")
+    leaked = _picture("h")
+    index = LeakageIndex().add(
+        [EvalItem(id="b1", benchmark="mathvision", question="unrelated", images=[leaked], answers=["x"])]
+    )
+    assert index.match(_rec("What is shown?", "y", other)) is None
+    assert index.match(_rec("What is shown?", "y", other, leaked)) == {
+        "reason": "image",
+        "benchmark_item": "mathvision/b1",
+    }
+    # the look-alike check too: the re-encoded benchmark picture is the record's second image
+    index = LeakageIndex().add(
+        [EvalItem(id="b2", benchmark="mathvista", question=SHORT_Q, images=[leaked], answers=["3"])]
+    )
+    second = _rec(SHORT_Q, "3", other, _picture("h", size=200, fmt="JPEG"))
+    assert index.match(second) == {
+        "reason": "question, answer and similar image",
+        "benchmark_item": "mathvista/b2",
+    }
+
+
+def test_every_image_of_a_multi_image_benchmark_item_is_indexed():
+    first, second = _picture("v"), _picture("h")
+    index = LeakageIndex().add(
+        [EvalItem(id="b3", benchmark="mmmu", question=SHORT_Q, images=[first, second], answers=["3"])]
+    )
+    assert index.match(_rec("Another question?", "z", second)) == {
+        "reason": "image",
+        "benchmark_item": "mmmu/b3",
+    }
+    hit = index.match(_rec(SHORT_Q, "3", _picture("h", size=200, fmt="JPEG")))
+    assert hit == {"reason": "question, answer and similar image", "benchmark_item": "mmmu/b3"}

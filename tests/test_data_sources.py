@@ -17,6 +17,7 @@ from avr.data import sources
 from avr.data.records import RecordError, read_records
 from avr.data.sources import (
     SOURCES,
+    chartqa,
     clean_sr1_question,
     convert,
     describe_clevr_scene,
@@ -26,6 +27,7 @@ from avr.data.sources import (
     split_options,
     split_see_think,
 )
+from avr.data.sources.converter import mend_lost_characters
 
 
 def _img(color=(200, 30, 30), fmt="PNG") -> bytes:
@@ -478,14 +480,17 @@ def test_malformed_row_raises_with_file_and_row(case, tmp_path):
     assert Path(err.value.file) == fx.bad_file
     assert err.value.row == fx.bad_row
     assert fx.bad_reason in str(err.value)
-    assert not (tmp_path / "out" / f"{case.split('-')[0]}.jsonl").exists()  # nothing half-written
+    assert not list((tmp_path / "out").glob("*.jsonl"))  # nothing half-written
 
 
 @pytest.mark.parametrize("case", sorted(BUILDERS))
 def test_skip_writes_report_and_valid_rows(case, tmp_path):
     fx, stats, records, out = _convert(case, tmp_path, on_error="skip")
     name = case.split("-")[0]
-    report = [json.loads(x) for x in (out / f"{name}.skipped.jsonl").read_text().splitlines()]
+    split = fx.split or SOURCES[name].default_split
+    assert stats["path"] == str(out / f"{name}-{split}.jsonl")
+    assert stats["skipped_path"] == str(out / f"{name}-{split}.skipped.jsonl")
+    report = [json.loads(x) for x in Path(stats["skipped_path"]).read_text().splitlines()]
     assert [(Path(r["file"]), r["row"]) for r in report] == [(fx.bad_file, fx.bad_row)]
     assert fx.bad_reason in report[0]["error"]
     assert stats["skipped"] == 1 and stats["rows"] == len(records) > 0
@@ -619,14 +624,14 @@ def test_limit_and_rerun_overwrite(tmp_path):
     fx = build_chartqa(tmp_path / "src")
     out = tmp_path / "out"
     stats = convert("chartqa", fx.src, out, split="train", on_error="skip")
-    assert stats["rows"] == 3 and (out / "chartqa.skipped.jsonl").exists()
-    first = (out / "chartqa.jsonl").read_text()
+    assert stats["rows"] == 3 and (out / "chartqa-train.skipped.jsonl").exists()
+    first = (out / "chartqa-train.jsonl").read_text()
     assert convert("chartqa", fx.src, out, split="train", on_error="skip")["rows"] == 3
-    assert (out / "chartqa.jsonl").read_text() == first  # stable ids and image names
+    assert (out / "chartqa-train.jsonl").read_text() == first  # stable ids and image names
     stats = convert("chartqa", fx.src, out, split="train", limit=2)
     assert stats["rows"] == 2 and stats["skipped"] == 0
-    assert not (out / "chartqa.skipped.jsonl").exists()  # a stale report is removed
-    assert len((out / "chartqa.jsonl").read_text().splitlines()) == 2
+    assert not (out / "chartqa-train.skipped.jsonl").exists()  # a stale report is removed
+    assert len((out / "chartqa-train.jsonl").read_text().splitlines()) == 2
 
 
 def test_unknown_name_lists_known(tmp_path):
@@ -839,6 +844,157 @@ def test_cli_convert_then_build(tmp_path, capsys):
     assert f"{fx.bad_file}: row {fx.bad_row}" in capsys.readouterr().err
     assert main([*argv, "--on-error", "skip"]) == 0
     printed = capsys.readouterr().out
-    assert "okvqa: 2 records written" in printed and "okvqa.skipped.jsonl" in printed
-    assert main(["data", "sft", "--input", str(out / "okvqa.jsonl"), "--out", str(tmp_path / "sft")]) == 0
+    assert "okvqa: 2 records written" in printed and "okvqa-val.skipped.jsonl" in printed
+    assert main(["data", "sft", "--input", str(out / "okvqa-val.jsonl"), "--out", str(tmp_path / "sft")]) == 0
     assert (tmp_path / "sft" / "avr_sft.json").is_file()
+
+
+# ---------------------------------------------------------------------------------------------------
+# What real published rows showed (issue 12): each case below has the shape of a real row (ChartQA's
+# test_human.json holds labels "[2013, 2016]" and "[2003,2009]" and queries where U+FFFD replaced an
+# apostrophe or a space); tests/test_data_sources_real.py runs the converters on the real files.
+
+
+def test_two_splits_into_one_out_keep_both(tmp_path):
+    fx = build_geometry3k(tmp_path / "src")
+    val = fx.src / "val" / "7"
+    _write(val / "data.json", {"id": 7, "problem_text": "Find z.", "choices": ["1", "2"], "answer": "A"})
+    _write(val / "img_diagram.png", _img((9, 9, 9)))
+    out = tmp_path / "out"
+    train = convert("geometry3k", fx.src, out, split="train", on_error="skip")
+    valid = convert("geometry3k", fx.src, out, split="val", on_error="skip")
+    assert (
+        Path(train["path"]).name == "geometry3k-train.jsonl"
+        and Path(valid["path"]).name == "geometry3k-val.jsonl"
+    )
+    assert len(read_records([train["path"]])[0]) == 2 and [
+        r.id for r in read_records([valid["path"]])[0]
+    ] == ["geometry3k-7"]
+
+
+@pytest.mark.parametrize(
+    ("label", "values"),
+    [
+        ("[2013, 2016]", ["2013", "2016"]),
+        ("[2003,2009]", ["2003", "2009"]),  # no space after the comma in the real file
+        ("[Poll workers in your community, Officials who run elections]", ["Poll workers in your community", "Officials who run elections"]),
+        ("[1,000, 2,000]", ["1,000", "2,000"]),  # thousands separators survive
+        ("[2014]", ["2014"]),
+        ("2014", None),
+        ("[1, ]", None),
+        ("Over 30 mins", None),
+    ],
+)  # fmt: skip
+def test_chartqa_label_values(label, values):
+    assert chartqa.label_values(label) == values
+
+
+def test_chartqa_labels_with_several_values(tmp_path):
+    d = tmp_path / "src" / "test"
+    _write(d / "png" / "1.png", _img())
+    _write(
+        d / "test_human.json",
+        [
+            {"imgname": "1.png", "query": "Which year(s) recorded the maximum?", "label": "[2013, 2016]"},
+            {"imgname": "1.png", "query": "Which three countries are compared?", "label": "[A, B, C]"},
+            {"imgname": "1.png", "query": "How many bars?", "label": "[3]"},
+            {"imgname": "1.png", "query": "What is the value?", "label": "14"},
+        ],
+    )
+    stats = convert("chartqa", tmp_path / "src", tmp_path / "out", split="test")
+    years, countries, bars, plain = read_records([stats["path"]])[0]
+    assert years.answers == ["2013, 2016", "2016, 2013"] and years.extra["answer_values"] == ["2013", "2016"]
+    assert years.target() == "<answer>\n2013, 2016\n</answer>"
+    assert len(countries.answers) == 6 and countries.answer == "A, B, C"  # every order of three values
+    assert (bars.answers, plain.answers) == (["3"], ["14"]) and "answer_values" not in plain.extra
+    from avr.grading import is_correct
+
+    assert is_correct("2016, 2013", years.answers) and not is_correct("2013", years.answers)
+
+
+def test_lost_characters_are_mended_in_texts_and_refused_in_answers(tmp_path):
+    d = tmp_path / "src" / "test"
+    _write(d / "png" / "1.png", _img())
+    _write(
+        d / "test_human.json",
+        [
+            {"imgname": "1.png", "query": "What is the chancellor\ufffds approval share?", "label": "52"},
+            {"imgname": "1.png", "query": "Which country got the most\ufffd aid?", "label": "Tonga"},
+            {"imgname": "1.png", "query": "Which country?", "label": "C\ufffdte d'Ivoire"},
+        ],
+    )  # fmt: skip
+    stats = convert("chartqa", tmp_path / "src", tmp_path / "out", split="test", on_error="skip")
+    merkel, aid = read_records([stats["path"]])[0]
+    assert merkel.question == "What is the chancellor s approval share?"
+    assert aid.question == "Which country got the most aid?"
+    assert merkel.extra["repaired"] == ["question"] and stats["repaired"] == 2
+    report = [json.loads(x) for x in Path(stats["skipped_path"]).read_text().splitlines()]
+    assert [(r["row"], "U+FFFD" in r["error"]) for r in report] == [(3, True)]
+    assert not any("\ufffd" in line for line in Path(stats["path"]).read_text().splitlines())
+
+
+def test_mend_lost_characters_in_every_text_field():
+    raw = {"question": "a\ufffd\ufffd b", "choices": ["x\ufffdy", "z"], "reasoning": "r", "answer": ["ok"]}
+    assert mend_lost_characters(raw) == ["question", "choices"]
+    assert raw["question"] == "a b" and raw["choices"] == ["x y", "z"] and raw["reasoning"] == "r"
+    with pytest.raises(ValueError, match="U\\+FFFD"):
+        mend_lost_characters({"question": "q", "answer": ["fine", "b\ufffdd"]})
+
+
+@pytest.mark.parametrize(
+    "case", ["vision_sr1_cold", "okvqa", "gqa", "scienceqa-official", "chartqa", "clevr", "tqa"]
+)
+def test_json_sources_are_streamed_not_read_whole(case, tmp_path, monkeypatch):
+    """GQA's and CLEVR's train files run to gigabytes: no reader may load a JSON file whole."""
+
+    def whole(*args, **kwargs):
+        raise AssertionError("a JSON file was read whole")
+
+    fx = BUILDERS[case](tmp_path / "src")
+    monkeypatch.setattr(json, "load", whole)
+    monkeypatch.setattr(json, "loads", whole)
+    monkeypatch.setattr(Path, "read_text", whole)
+    stats = convert(case.split("-")[0], fx.src, tmp_path / "out", split=fx.split, on_error="skip")
+    assert stats["rows"] > 0 and stats["skipped"] == 1
+
+
+def _truncate(path: Path, after_rows: int, marker: str) -> None:
+    """Cut a JSON file inside the row after ``after_rows`` rows, as an interrupted download does."""
+    text = path.read_text()
+    at = [i for i in range(len(text)) if text.startswith(marker, i)][after_rows]
+    path.write_text(text[: at + len(marker) + 3])
+
+
+def test_truncated_file_keeps_the_rows_before_it(tmp_path):
+    fx = build_clevr(tmp_path / "src")
+    _truncate(fx.bad_file, 2, '"question_index"')
+    out = tmp_path / "out"
+    with pytest.raises(RecordError) as err:
+        convert("clevr", fx.src, out, split="val")
+    assert Path(err.value.file) == fx.bad_file and err.value.row == 3
+    assert "not valid JSON after row 2" in str(err.value) and not list(out.glob("*.jsonl"))
+    stats = convert("clevr", fx.src, out, split="val", on_error="skip")
+    assert stats["rows"] == 2 and stats["skipped"] == 1
+    report = json.loads(Path(stats["skipped_path"]).read_text())
+    assert (Path(report["file"]), report["row"]) == (fx.bad_file, 3)
+
+
+def test_unreadable_from_the_start_is_an_error_even_when_skipping(tmp_path):
+    fx = build_gqa(tmp_path / "src")
+    fx.bad_file.write_text('["a list, where GQA has an object of questions"]')
+    with pytest.raises(RecordError, match="expected a JSON object at the top level, found '\\['"):
+        convert("gqa", fx.src, tmp_path / "out", split="val_balanced", on_error="skip")
+    fx.bad_file.write_text("")
+    with pytest.raises(RecordError, match="expected a JSON object at the top level, found an empty file"):
+        convert("gqa", fx.src, tmp_path / "out", split="val_balanced", on_error="skip")
+    fx.bad_file.write_text('{"1": {"question": ')
+    with pytest.raises(RecordError, match="row 1: not valid JSON after row 0"):
+        convert("gqa", fx.src, tmp_path / "out", split="val_balanced", on_error="skip")
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    fx = build_chartqa(tmp_path / "src")
+    human = fx.src / "train" / "train_human.json"
+    human.write_bytes(b"\xef\xbb\xbf" + human.read_bytes())
+    stats = convert("chartqa", fx.src, tmp_path / "out", split="train", on_error="skip")
+    assert stats["rows"] == 3 and stats["skipped"] == 1
