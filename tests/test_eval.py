@@ -229,6 +229,28 @@ def test_forced_formats_prefill_each_tag_and_count_them():
     assert p1["response"] == "<answer>\n2</answer>" and extract_answer(p1["response"]) == (1, "2")
 
 
+def test_forced_tokens_are_what_one_pass_would_write():
+    """A real tokenizer's generation overshoots a stop string inside a token and merges across tags;
+    forced:3 is charged the tokens of the response it assembled, plus the end-of-turn token."""
+
+    class Overshoot(Scripted):
+        def generate(self, requests):
+            outs = super().generate(requests)
+            # every block reports 2 tokens more than its text (a straddling token), the last one
+            # ending with the end-of-turn token as well
+            return [[Generation(g.text, g.tokens + 2) for g in gens] for gens in outs]
+
+    def respond(req):
+        if req.prefill.endswith("<perception>\n"):
+            return ["p</perception>"]
+        if req.prefill.endswith("<reasoning>\n"):
+            return ["r</reasoning>"]
+        return ["2</answer>"]
+
+    (p3,) = run_mode(Mode("forced", format=3), Overshoot(respond), [_item()])
+    assert p3["tokens"] == len(p3["response"]) + 1
+
+
 def test_forced_stops_when_a_block_never_closes():
     be = Scripted(lambda req: ["rambling on"] * req.n)
     (p,) = run_mode(Mode("forced", format=2), be, [_item()])

@@ -78,20 +78,18 @@ def run_forced(
     or end of sequence) keeps what it has and stops there.
     """
     blocks = BLOCKS[fmt]
-    # state per (item, sample): text so far, tokens so far, still going
+    # state per (item, sample): text so far, still going
     texts = [[""] * n for _ in items]
-    tokens = [[0] * n for _ in items]
     alive = [[True] * n for _ in items]
+    ends = [[0] * n for _ in items]  # the end-of-turn token of the last block (not in the decoded text)
     for bi, block in enumerate(blocks):
         tag = ("\n\n" if bi else "") + PREFILL[block]
-        tag_tokens = backend.count_tokens(tag)
         last = bi == len(blocks) - 1
         stop = [] if last else [CLOSE[block]]
         for i in range(len(items)):
             for s in range(n):
                 if alive[i][s]:
                     texts[i][s] += tag
-                    tokens[i][s] += tag_tokens
         if bi == 0:
             # all samples share the first prefill: one request with n samples per item
             reqs = [
@@ -102,8 +100,9 @@ def run_forced(
             for i, gens in enumerate(outs):
                 for s, g in enumerate(gens):
                     texts[i][s] += g.text
-                    tokens[i][s] += g.tokens
                     alive[i][s] = last or g.text.endswith(stop[0])
+                    if last:
+                        ends[i][s] = min(1, max(0, g.tokens - backend.count_tokens(g.text)))
         else:
             keys = [(i, s) for i in range(len(items)) for s in range(n) if alive[i][s]]
             reqs = [
@@ -113,9 +112,20 @@ def run_forced(
             for (i, s), gens in zip(keys, backend.generate(reqs) if reqs else [], strict=True):
                 g = gens[0]
                 texts[i][s] += g.text
-                tokens[i][s] += g.tokens
                 alive[i][s] = last or g.text.endswith(stop[0])
-    return [[{"response": texts[i][s], "tokens": tokens[i][s]} for s in range(n)] for i in range(len(items))]
+                if last:
+                    ends[i][s] = min(1, max(0, g.tokens - backend.count_tokens(g.text)))
+    # Tokens: what the assembled response costs when one pass writes it (the tags included, plus the
+    # end-of-turn token the last block generated), so forced:3 costs what an always-reasoning model
+    # costs. Summing each block's own count instead charges tokens that straddle a prefilled tag (BPE
+    # merges across it, a stop string ending inside a token): 4 of 35 on the small model's format 3.
+    return [
+        [
+            {"response": texts[i][s], "tokens": backend.count_tokens(texts[i][s]) + ends[i][s]}
+            for s in range(n)
+        ]
+        for i in range(len(items))
+    ]
 
 
 def _agree(answers: list[str | None], choices: list[str] | None) -> bool:
