@@ -269,7 +269,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         from avr.experiment import run_experiment
 
         out = args.out if args.out != "outputs/demo" else "outputs/demo-full"
-        run_experiment(args.recipe, out, arms=args.arms, report_only=args.report_only)
+        run_experiment(args.recipe, out, arms=args.arms, report_only=args.report_only, until=args.until)
         return 0
     from avr.demo import run_demo
 
@@ -279,13 +279,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         steps=args.max_steps,
         grpo_steps=args.grpo_steps,
         max_new_tokens=args.max_new_tokens,
+        effect_recipe=None if args.no_effect else args.effect_recipe,
     )
 
 
 def _cmd_experiment(args: argparse.Namespace) -> int:
     from avr.experiment import run_experiment
 
-    run_experiment(args.recipe, args.out, arms=args.arms, report_only=args.report_only)
+    run_experiment(args.recipe, args.out, arms=args.arms, report_only=args.report_only, until=args.until)
     return 0
 
 
@@ -300,6 +301,9 @@ def _add_experiment_args(p: argparse.ArgumentParser, recipe_positional: bool) ->
         "--arms", nargs="+", default=None, help="run only these arms (the report covers all with results)"
     )
     p.add_argument("--report-only", action="store_true", help="rewrite the report from the results there")
+    p.add_argument(
+        "--until", choices=["data", "model", "sft", "baselines"], default=None, help="stop after this stage"
+    )
 
 
 def _add_exclude_args(p: argparse.ArgumentParser) -> None:
@@ -407,6 +411,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--max-steps", type=int, default=400, help="SFT steps")
     m.add_argument("--grpo-steps", type=int, default=20, help="stage-2 steps (CPU stand-in)")
     m.add_argument("--max-new-tokens", type=int, default=160, help="evaluation budget per answer")
+    m.add_argument(
+        "--effect-recipe",
+        default="demo",
+        help="experiment recipe of part 2, the effect from the committed SFT checkpoint",
+    )
+    m.add_argument("--no-effect", action="store_true", help="part 1 only: the pipeline on the tiny model")
     m.add_argument(
         "--full",
         action="store_true",

@@ -243,6 +243,11 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
         f"Recipe `{exp.path.name}`; world `{exp.world}`; model `{exp.model['size']}` Qwen3-VL trained from "
         f"scratch. Machine: {summary.get('machine', '?')}.",
         "",
+        *(
+            [f"Stage 1 was not run here: the SFT model is the checkpoint `{summary['sft_checkpoint']}`.", ""]
+            if summary.get("sft_checkpoint")
+            else []
+        ),
         "Stage 2 runs through the **CPU stand-in** (TRL GRPOTrainer with `avr.reward`, the same parquet "
         "and reward as the verl recipe); verl needs GPUs for a GRPO step.",
         "",

@@ -25,6 +25,7 @@ from avr.experiment.recipe import Experiment, load_experiment
 from avr.io import write_json
 
 BASELINE_MODES = ("forced:1", "forced:2", "forced:3", "adaptive")
+STAGES = ("data", "model", "sft", "baselines")
 
 
 def _say(msg: str) -> None:
@@ -153,6 +154,51 @@ def run_arm(exp: Experiment, out: Path, sft_dir: Path, rl_dir: Path, arm: str, s
     return run_dir
 
 
+def _stages(
+    exp: Experiment,
+    out: Path,
+    wanted: list[str],
+    timer: Timer,
+    until: str | None,
+    sft_checkpoint: Path | None,
+) -> None:
+    _say(f"1/5 data: the {exp.world} world -> {out / 'data'}")
+    paths = timer.run("data", lambda: build_data(exp, out))
+    if until == "data":
+        return
+    if sft_checkpoint is not None:
+        _say(f"2-3/5 stage 1: the SFT checkpoint {sft_checkpoint} (not retrained here)")
+        sft_dir = sft_checkpoint
+    else:
+        _say(f"2/5 model: random {exp.model['size']} Qwen3-VL")
+        model = timer.run("model", lambda: build_model(exp, out))
+        if until == "model":
+            return
+        _say(f"3/5 stage 1: train-sft.sh {exp.sft['recipe']} (LLaMA-Factory)")
+        sft_dir = timer.run("sft", lambda: run_sft(exp, out, model, paths["sft_dir"]))
+    if until == "sft":
+        return
+    _say("4/5 the SFT model on held-out items: forced:1, forced:2, forced:3 (always-reason), adaptive")
+    for mode in BASELINE_MODES:
+        run_dir = out / "eval" / mode_dir(mode)
+        timer.run(
+            f"eval {mode_dir(mode)}", lambda m=mode, d=run_dir: evaluate(exp, sft_dir, paths["heldout"], d, m)
+        )
+    if until == "baselines":
+        return
+    for name in wanted:
+        for seed in exp.arms[name].seeds:
+            run = f"{name}-s{seed}"
+            _say(f"5/5 stage 2 ({exp.arms[name].reward} reward, seed {seed}): {run}")
+            grpo_dir = timer.run(
+                f"grpo {run}", lambda n=name, s=seed: run_arm(exp, out, sft_dir, paths["rl_dir"], n, s)
+            )
+            timer.run(
+                f"eval {run}",
+                lambda g=grpo_dir, r=run: evaluate(exp, g, paths["heldout"], out / "eval" / r, "adaptive"),
+            )
+
+
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()} (Python {platform.python_version()})"
 
@@ -163,12 +209,19 @@ def run_experiment(
     *,
     arms: Iterable[str] | None = None,
     report_only: bool = False,
+    until: str | None = None,
+    sft_checkpoint: str | os.PathLike | None = None,
 ) -> Path:
     """Every stage of the experiment into ``out``; returns the report's path.
 
     ``arms`` limits stage 2 to those arms (the report covers every arm that has results).
     ``report_only`` rewrites the report from what is there, running nothing.
+    ``until``: stop after this stage (``data``, ``model``, ``sft`` or ``baselines``).
+    ``sft_checkpoint``: an SFT model to start from instead of building and training one (the plain
+    demo's committed checkpoint); the report names it.
     """
+    if until is not None and until not in STAGES:
+        raise ValueError(f"until must be one of {', '.join(STAGES)}, not {until!r}")
     from avr.experiment.report import write_report
 
     exp = load_experiment(recipe)
@@ -180,33 +233,11 @@ def run_experiment(
         raise ValueError(f"{exp.path}: no arm(s) {unknown}; arms: {sorted(exp.arms)}")
     timer = Timer(out / "summary.json")
     timer.data.update(recipe=str(exp.path), machine=machine())
+    if sft_checkpoint is not None:
+        timer.data["sft_checkpoint"] = str(sft_checkpoint)
     if not report_only:
         t0 = time.monotonic()
-        _say(f"1/5 data: the {exp.world} world -> {out / 'data'}")
-        paths = timer.run("data", lambda: build_data(exp, out))
-        _say(f"2/5 model: random {exp.model['size']} Qwen3-VL")
-        model = timer.run("model", lambda: build_model(exp, out))
-        _say(f"3/5 stage 1: train-sft.sh {exp.sft['recipe']} (LLaMA-Factory)")
-        sft_dir = timer.run("sft", lambda: run_sft(exp, out, model, paths["sft_dir"]))
-        _say("4/5 the SFT model on held-out items: forced:1, forced:2, forced:3 (always-reason), adaptive")
-        for mode in BASELINE_MODES:
-            timer.run(
-                f"eval {mode_dir(mode)}",
-                lambda m=mode: evaluate(exp, sft_dir, paths["heldout"], out / "eval" / mode_dir(m), m),
-            )
-        for name in wanted:
-            for seed in exp.arms[name].seeds:
-                run = f"{name}-s{seed}"
-                _say(f"5/5 stage 2 ({exp.arms[name].reward} reward, seed {seed}): {run}")
-                grpo_dir = timer.run(
-                    f"grpo {run}", lambda n=name, s=seed: run_arm(exp, out, sft_dir, paths["rl_dir"], n, s)
-                )
-                timer.run(
-                    f"eval {run}",
-                    lambda g=grpo_dir, r=run: evaluate(
-                        exp, g, paths["heldout"], out / "eval" / r, "adaptive"
-                    ),
-                )
+        _stages(exp, out, wanted, timer, until, Path(sft_checkpoint) if sft_checkpoint else None)
         timer.data["last_run_seconds"] = round(time.monotonic() - t0, 1)
         timer.save()
     report = write_report(exp, out, timer.data)
