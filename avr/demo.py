@@ -86,13 +86,46 @@ def _evaluate(out: Path, runs: dict[str, tuple[Path, str]], bench: str, max_new_
     return results
 
 
-def _write_report(out: Path, stages: list[dict[str, str]], compare_table: str, results: dict) -> Path:
+def _effect_section(effect_report: Path | None) -> list[str]:
+    """The shortened main arm's comparison table, lifted from its own report."""
+    if effect_report is None:
+        return []
+    text = effect_report.read_text(encoding="utf-8")
+    start, end = text.find("## Against always-reason"), text.find("### Targets")
+    table = text[start:end].split("\n", 1)[1].strip() if start >= 0 else "(no comparison: see the report)"
+    return [
+        "## The effect, shortened (the experiment's main arm from its committed SFT checkpoint)",
+        "",
+        "A small Qwen3-VL that learned to read digits from pixels (`avr/assets/digits_sft`, the SFT model",
+        "of `avr demo --full`), then FS-GRPO through the CPU stand-in for a few dozen steps, evaluated on",
+        "held-out items at two levels: 1 reads one digit (a glance suffices), 3 adds or subtracts the two",
+        "(the written steps help). Shortened, single seed: the direction, not the result; the full",
+        "experiment with seeds and ablations is `avr demo --full`.",
+        "",
+        table,
+        "",
+        "Full report: [effect/report.md](effect/report.md)",
+        "",
+        "![accuracy vs tokens](effect/plots/accuracy_vs_tokens.png)",
+        "",
+        "![format share per level](effect/plots/format_share_per_level.png)",
+        "",
+    ]
+
+
+def _write_report(
+    out: Path,
+    stages: list[dict[str, str]],
+    compare_table: str,
+    results: dict,
+    effect_report: Path | None = None,
+) -> Path:
     lines = [
         "# AVR demo report",
         "",
-        "The whole pipeline on the built-in synthetic data and a tiny random Qwen3-VL (~0.8M parameters),",
-        "on a CPU. These numbers show that each stage runs and hands over to the next; a model this small",
-        "says nothing about AVR's accuracy or token savings.",
+        "Part 1: the whole pipeline on the built-in synthetic data and a tiny random Qwen3-VL (~0.8M",
+        "parameters), on a CPU. Its numbers show that each stage runs and hands over to the next; a model",
+        "this small says nothing about AVR's accuracy or token savings. Part 2 (below) shows the effect.",
         "",
         "## Stages",
         "",
@@ -120,6 +153,7 @@ def _write_report(out: Path, stages: list[dict[str, str]], compare_table: str, r
     for name in results:
         lines += [f"### {name}", "", f"![format mix](eval/{name}/format_mix.png)", "",
                   f"Full report: [eval/{name}/report.md](eval/{name}/report.md)", ""]  # fmt: skip
+    lines += _effect_section(effect_report)
     path = out / "report.md"
     with atomic_open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
@@ -127,7 +161,12 @@ def _write_report(out: Path, stages: list[dict[str, str]], compare_table: str, r
 
 
 def run_demo(
-    out: Path, n: int = 240, steps: int = 400, grpo_steps: int = 20, max_new_tokens: int = 160
+    out: Path,
+    n: int = 240,
+    steps: int = 400,
+    grpo_steps: int = 20,
+    max_new_tokens: int = 160,
+    effect_recipe: str | None = "demo",
 ) -> int:
     from avr.cpu_grpo import run_cpu_grpo
     from avr.data.exclude import LeakageIndex
@@ -142,7 +181,7 @@ def run_demo(
     t0 = time.monotonic()
     stages: list[dict[str, str]] = []
 
-    _say(f"1/6 built-in data -> {out / 'data'}")
+    _say(f"1/7 built-in data -> {out / 'data'}")
     rec_dir = out / "data" / "records"
     train, held = rec_dir / "train.jsonl", rec_dir / "heldout.jsonl"
     if not train.is_file():
@@ -158,16 +197,16 @@ def run_demo(
     stages.append({"stage": "data", "what": f"{sft_stats['rows']} SFT rows, {rl_stats['train']} RL prompts "
                    f"(`avr data synthetic/sft/rl --exclude`)", "status": "ran"})  # fmt: skip
 
-    _say("2/6 tiny random Qwen3-VL")
+    _say("2/7 tiny random Qwen3-VL")
     model = build_tiny_model(out / "tiny-qwen3vl")
     stages.append({"stage": "model", "what": "tiny random Qwen3-VL (`avr tiny-model`)", "status": "ran"})
 
-    _say("3/6 stage 1: multi-format SFT (LLaMA-Factory, train-sft.sh tiny_cpu)")
+    _say("3/7 stage 1: multi-format SFT (LLaMA-Factory, train-sft.sh tiny_cpu)")
     sft_dir = _train_sft(out, model, out / "data" / "sft", steps)
     stages.append({"stage": "1: SFT", "what": f"LLaMA-Factory, {steps} steps (`train-sft.sh tiny_cpu`)",
                    "status": "ran"})  # fmt: skip
 
-    _say("4/6 stage 2 on verl: train-fs-grpo.sh --dry-run (verl resolves the real recipe)")
+    _say("4/7 stage 2 on verl: train-fs-grpo.sh --dry-run (verl resolves the real recipe)")
     dry = _verl_dry_run(out, sft_dir, out / "data" / "rl")
     _say(f"verl resolved the recipe: {dry['checks']}")
     _say("verl 0.9.1 cannot run a GRPO step without a GPU (resource pool, NCCL, vLLM rollouts): not run")
@@ -175,7 +214,7 @@ def run_demo(
                    "verl composes the recipe with the plugin loaded", "status": "config resolved; a GRPO step "
                    "needs GPUs (verl 0.9.1), so **not run on this CPU**"})  # fmt: skip
 
-    _say(f"5/6 stage 2 CPU stand-in: TRL GRPOTrainer with avr.reward ({grpo_steps} steps)")
+    _say(f"5/7 stage 2 CPU stand-in: TRL GRPOTrainer with avr.reward ({grpo_steps} steps)")
     grpo_dir = run_cpu_grpo(
         sft_dir,
         out / "data" / "rl",
@@ -190,7 +229,7 @@ def run_demo(
                    "not needed here: the stand-in saves HF weights; verl's FSDP shards are merged by the "
                    "script (tested on a real FSDP checkpoint in tests/test_merge_checkpoint.py)"})  # fmt: skip
 
-    _say("6/6 avr eval on the held-out questions")
+    _say("6/7 avr eval on the held-out questions")
     runs = {
         "sft": (sft_dir, "adaptive"),
         "sft_forced3": (sft_dir, "forced:3"),
@@ -200,7 +239,16 @@ def run_demo(
     table = compare_runs([out / "eval" / r for r in runs], out / "eval" / "compare")
     stages.append({"stage": "eval", "what": "`avr eval` (transformers backend): adaptive and forced:3",
                    "status": "ran"})  # fmt: skip
-    report = _write_report(out, stages, table, results)
+    effect = None
+    if effect_recipe:
+        from avr.experiment import run_experiment
+        from avr.experiment.checkpoint import ASSET
+
+        _say(f"7/7 the effect, shortened: FS-GRPO from the committed SFT checkpoint ({effect_recipe} recipe)")
+        effect = run_experiment(effect_recipe, out / "effect", sft_checkpoint=ASSET)
+        stages.append({"stage": "the effect (shortened)", "what": "`avr experiment demo`: FS-GRPO (CPU stand-in) "
+                       "from the committed SFT checkpoint, on the digits world", "status": "ran"})  # fmt: skip
+    report = _write_report(out, stages, table, results, effect)
     summary = {name: r["overall"] for name, r in results.items()}
     write_json(out / "summary.json", {"stages": stages, "overall": summary, "seconds": time.monotonic() - t0})
     print(table)

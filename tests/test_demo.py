@@ -6,13 +6,37 @@ import sys
 
 import pytest
 
+from avr.experiment.checkpoint import ASSET
+from avr.experiment.recipe import RECIPE_DIR
+
 pytestmark = pytest.mark.e2e
+
+# part 2, shortened further: a few RL prompts, 2 steps, 8 held-out items
+EFFECT = f"""\
+base: {RECIPE_DIR / "demo.yaml"}
+data: {{rl_items: 16, heldout_items: 8}}
+grpo:
+  overrides: {{trainer.total_training_steps: 2, trainer.save_freq: 2}}
+eval: {{max_new_tokens: 48}}
+"""
+
+
+def test_the_committed_checkpoint_is_the_small_model_in_bf16():
+    cfg = json.loads((ASSET / "config.json").read_text())
+    assert cfg["text_config"]["hidden_size"] == 256  # avr tiny-model --size small
+    assert (ASSET / "model.safetensors").stat().st_size < 10 * 2**20
+    assert (
+        json.loads((ASSET / "provenance.json").read_text())["command"]
+        == "bash scripts/build_demo_checkpoint.sh"
+    )
 
 
 def test_demo_runs_the_pipeline_and_resumes(tmp_path, env):
     out = tmp_path / "demo"
+    effect = tmp_path / "effect.yaml"
+    effect.write_text(EFFECT)
     cmd = [sys.executable, "-m", "avr.cli", "demo", "--out", str(out), "--n", "48", "--max-steps", "8",
-           "--grpo-steps", "2", "--max-new-tokens", "24"]  # fmt: skip
+           "--grpo-steps", "2", "--max-new-tokens", "24", "--effect-recipe", str(effect)]  # fmt: skip
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     report = (out / "report.md").read_text()
@@ -37,6 +61,14 @@ def test_demo_runs_the_pipeline_and_resumes(tmp_path, env):
     assert (out / "fs_grpo_cpu_standin" / "training_curves.png").stat().st_size > 1000
     assert (out / "fs_grpo_cpu_standin" / "model.safetensors").is_file()
     assert f"[demo] report: {out / 'report.md'}" in r.stdout
+    # part 2: the shortened main arm from the committed checkpoint, its table in the demo's report
+    assert "| the effect (shortened) |" in report
+    assert (
+        "| SFT, forced:3 (always-reason) |" in report
+        and "| FS-GRPO, choosing freely (fs_grpo-s0) |" in report
+    )
+    assert (out / "effect" / "grpo" / "fs_grpo-s0" / "model.safetensors").is_file()
+    assert json.loads((out / "effect" / "summary.json").read_text())["sft_checkpoint"] == str(ASSET)
     # a second run finds every step done: no training, no generation
     r2 = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert r2.returncode == 0, r2.stdout[-3000:] + r2.stderr[-3000:]
