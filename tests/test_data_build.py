@@ -133,10 +133,12 @@ def test_three_sources_build_both_sets_and_the_card_adds_up(three_sources, tmp_p
     assert str(out) not in card  # a card names no output path: identical builds, identical cards
 
 
-def test_rerun_does_no_work_and_steps_resume(three_sources, tmp_path):
-    recipe, raw, _ = three_sources
-    out = tmp_path / "out"
+def test_rerun_does_no_work_and_steps_resume(three_sources, tmp_path, monkeypatch):
+    recipe, _, _ = three_sources
+    monkeypatch.chdir(tmp_path)  # relative --raw-dir and --out, as the CLI's defaults are
+    raw, out = Path("raw"), Path("out")
     first = build_data(recipe, raw, out, only="sft", log=lambda _: None)
+    assert first["sets"]["sft"]["rows"] == 3
     assert "sft" in first["ran"] and "rl" not in first["ran"] and not (out / "rl").exists()
     second = build_data(recipe, raw, out, log=lambda _: None)  # picks up after the SFT steps
     assert "rl" in second["ran"] and not {"sft", "mix.sft", "select.vision_sr1_cold"} & set(second["ran"])
