@@ -339,8 +339,8 @@ class Build:
             [
                 "annotate",
                 _file_sha(selected),
-                ann.model,
-                ann.teacher,
+                _model_id(ann.model),
+                _model_id(ann.teacher),
                 ann.backend,
                 dataclasses.asdict(cfg),
                 ann.seed,
@@ -541,6 +541,14 @@ def _build_code() -> str:
     import avr.data.build
 
     return _code_hash(avr.data.build)
+
+
+def _model_id(model: str | None) -> Any:
+    """A local model by its files (a retrained checkpoint at the same path is another model); a hub id
+    by its name."""
+    if model and Path(model).expanduser().is_dir():
+        return [model, _tree_fingerprint(Path(model).expanduser())]
+    return model
 
 
 def _model_path(model: str) -> str:
