@@ -101,6 +101,27 @@ def _cmd_data_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_build(args: argparse.Namespace) -> int:
+    from avr.data.build import build_data
+
+    result = build_data(
+        args.recipe,
+        raw_dir=args.raw_dir,
+        out_dir=args.out,
+        only=args.only,
+        overrides=_parse_sets(args.set),
+        benchmark_dir=args.benchmark_dir,
+    )
+    print(f"data card: {result['card']}")
+    if result["sft_dir"]:
+        print(f"LLaMA-Factory: dataset_dir={result['sft_dir']} dataset={result['sft_name']}")
+    if result["rl_dir"]:
+        print(f"verl: bash train-fs-grpo.sh --data_dir {result['rl_dir']} ...")
+    for key, path in result["heldout"].items():
+        print(f"held out for evaluation: avr eval --benchmarks {key}={path} ...")
+    return 0
+
+
 def _parse_sets(pairs: list[str]) -> dict:
     """``key=value`` overrides; values parsed as YAML scalars (numbers, booleans)."""
     import yaml
@@ -388,6 +409,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--name", default="synthetic")
     g.set_defaults(func=_cmd_data_synthetic)
+
+    b = d.add_parser(
+        "build",
+        help="a data recipe -> the SFT and RL sets in one command (convert, annotate, exclude, sft, rl)",
+        description="Build the training data a recipe under train_configs/data/ describes. Each step is "
+        "skipped when its output is there and current, so a rerun resumes; DIR/data_card.md counts every row.",
+    )
+    b.add_argument("recipe", help="train_configs/data/<name>.yaml by name (paper, synthetic) or a path")
+    b.add_argument(
+        "--raw-dir", default="data/raw", help="where the data sets were downloaded (one folder each)"
+    )
+    b.add_argument("--out", "-o", default="data", help="output: sft/, rl/, heldout/, build/, data_card.md")
+    b.add_argument("--only", choices=["sft", "rl"], default=None, help="build one of the two sets")
+    b.add_argument(
+        "--benchmark-dir", default=None, help="where excluded benchmarks are (default: the recipe's)"
+    )
+    b.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key (a.b.c=value)"
+    )
+    b.set_defaults(func=_cmd_data_build)
 
     a = d.add_parser(
         "annotate", help="assign formats by pass rate; a teacher fills missing texts (resumable)"
