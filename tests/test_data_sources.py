@@ -849,6 +849,16 @@ def test_cli_convert_then_build(tmp_path, capsys):
     assert (tmp_path / "sft" / "avr_sft.json").is_file()
 
 
+def test_a_relative_src_finds_the_images(tmp_path, monkeypatch):
+    """Readers name images relative to the file listing them; a relative --src once doubled the root."""
+    build_okvqa(tmp_path / "raw" / "okvqa")
+    monkeypatch.chdir(tmp_path)
+    stats = convert("okvqa", "raw/okvqa", "out", split="val", on_error="skip")
+    assert stats["rows"] == 2
+    records, _ = read_records([stats["path"]])
+    assert all(r.images for r in records)
+
+
 # ---------------------------------------------------------------------------------------------------
 # What real published rows showed (issue 12): each case below has the shape of a real row (ChartQA's
 # test_human.json holds labels "[2013, 2016]" and "[2003,2009]" and queries where U+FFFD replaced an

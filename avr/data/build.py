@@ -271,14 +271,20 @@ class Build:
             dirname = f"{spec.source}-{spec.split or 'default'}-{_digest(params)[:12]}"
             code = _code_hash(avr.data.sources, avr.data.records)
             key = _digest(["pool", params, _tree_fingerprint(src), code])
-            file = self.build_dir / "pool" / dirname / f"{spec.source}.jsonl"
+            file, _ = self._pool_paths(spec, self.build_dir / "pool" / dirname)
         self.pool_dirs.add(dirname)
         stats = self.steps.run(f"pool.{dirname}", key, [file], lambda: self._fill_pool(spec, file.parent))
         return key, file, stats
 
+    @staticmethod
+    def _pool_paths(spec: SourceSpec, pool_dir: Path) -> tuple[Path, Path]:
+        """Where ``convert`` writes this source's records and skipped rows (the split is in the name)."""
+        from avr.data.sources import get_source, output_paths
+
+        return output_paths(pool_dir, spec.source, get_source(spec.source).check_split(spec.split))
+
     def _src(self, spec: SourceSpec) -> Path:
-        """Absolute: the converters resolve image paths against the file that names them, so a relative
-        ``--src`` would be applied twice (``avr data convert --src data/raw/x`` has that bug)."""
+        """The raw directory of a source, absolute: what the pool's fingerprint reads and convert is given."""
         assert self.raw_dir is not None  # preflight says so otherwise
         return (self.raw_dir / (spec.dir or spec.key)).resolve()
 
@@ -300,7 +306,7 @@ class Build:
             limit=spec.limit,
             on_error=self.recipe.on_error,
         )
-        report = pool_dir / f"{spec.source}.skipped.jsonl"
+        _, report = self._pool_paths(spec, pool_dir)
         malformed = _read_rows(report) if report.is_file() else []
         raw = self.raw_dir.resolve()  # type: ignore[union-attr]
         for m in malformed:  # named under the raw directory: the card does not depend on where it is

@@ -205,7 +205,9 @@ def convert(
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     split = source.check_split(split)
-    root = resolve_src(source, src)
+    # Absolute: readers name images relative to the file that lists them, and a relative root would
+    # be applied twice when those paths are resolved (`--src raw/okvqa` -> raw/okvqa/raw/okvqa/...).
+    root = resolve_src(source, src).resolve()
     out = Path(out_dir)
     path, skipped_path = output_paths(out, name, split)
     store = _ImageStore(out)
