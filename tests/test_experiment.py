@@ -48,7 +48,7 @@ def test_a_misspelled_key_or_arm_is_named(tmp_path):
     bad.write_text(f"base: {RECIPE_DIR / 'digits.yaml'}\narms: {{x: {{reward: paper, seed: [1]}}}}\n")
     with pytest.raises(ValueError, match=r"arms.x: unknown key\(s\) \['seed'\]"):
         load_experiment(bad)
-    bad.write_text(f"base: {RECIPE_DIR / 'digits.yaml'}\ndata: {{sft_formats: {{1: {{1: 0.5}}}}}}\n")
+    bad.write_text(f"base: {RECIPE_DIR / 'digits.yaml'}\ndata: {{sft_formats: {{1: {{1: 1.5}}}}}}\n")
     with pytest.raises(ValueError, match=r"data\.sft_formats"):
         load_experiment(bad)
 
