@@ -66,13 +66,6 @@ def require_verl_series(module: str) -> None:
 
 require_verl_series(__name__)
 
-try:  # verl is optional for the rest of avr; this module is only imported by verl itself
-    from verl import DataProto
-    from verl.experimental.reward_loop.reward_manager import register
-    from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
-except ImportError as e:  # pragma: no cover - only without verl installed
-    raise ImportError("avr.verl_plugin needs verl: install with `pip install -e .[rl]`") from e
-
 # Per-sample 0/1 indicators: their mean over any set of samples is that format's share. verl averages
 # every extra key per data source in validation (val-aux/<source>/<key>/mean@n), so the format mix
 # and accuracy reach the validation logs with no code of ours in the trainer.
@@ -114,6 +107,16 @@ def total_training_steps(config: Any) -> int:
         return int(config.actor_rollout_ref.actor.optim.total_training_steps or 0)
     except (AttributeError, TypeError, ValueError):
         return 0
+
+
+# verl last: when this module is imported before verl, `import verl` loads the avr_trainer entry point
+# while this module is still half-imported, and avr.verl_trainer needs the helpers above.
+try:  # verl is optional for the rest of avr; this module is only imported by verl itself
+    from verl import DataProto
+    from verl.experimental.reward_loop.reward_manager import register
+    from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
+except ImportError as e:  # pragma: no cover - only without verl installed
+    raise ImportError("avr.verl_plugin needs verl: install with `pip install -e .[rl]`") from e
 
 
 @register("adaptive_reward")
