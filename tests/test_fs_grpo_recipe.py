@@ -235,3 +235,13 @@ def test_the_smoke_recipe_scales_the_paper_recipe_down():
     # everything else is the paper's: the reward, the trainer mode, the patch size
     assert cfg.reward.reward_manager.name == "adaptive_reward" and t.v1.trainer_mode == "fs_grpo"
     assert d.image_patch_size == 16 and a.kl_loss_coef == 0.02
+
+
+def test_the_slurm_log_needs_no_folder():
+    """Slurm opens the log before the script runs: a log in a folder that does not exist yet fails the
+    job with no log at all, so the log goes to the directory sbatch runs in."""
+    lines = (REPO / "scripts/slurm/fs_grpo_multinode.sbatch").read_text().splitlines()
+    logs = [
+        line.split("=", 1)[1] for line in lines if line.startswith(("#SBATCH --output=", "#SBATCH --error="))
+    ]
+    assert logs and all("/" not in log for log in logs)

@@ -30,12 +30,12 @@ def _save(tiny_model, ckpt, step, env, *extra):
     assert r.returncode == 0, r.stderr[-3000:]
 
 
-def _logits(model, model_dir):
-    """The model's logits on one image question, through its own processor."""
+def _logits(model, processor_dir):
+    """The model's logits on one image question, through the processor in processor_dir."""
     from PIL import Image
     from transformers import AutoProcessor
 
-    processor = AutoProcessor.from_pretrained(model_dir)
+    processor = AutoProcessor.from_pretrained(processor_dir)
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "How many?"}]}]
     text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     inputs = processor(text=[text], images=[Image.new("RGB", (64, 96), (10, 200, 30))], return_tensors="pt")
@@ -83,7 +83,11 @@ def test_merges_the_latest_step_and_the_result_loads(tiny_model, tmp_path, env):
     assert set(got) == set(expected)
     for name, tensor in expected.items():  # every tensor whole again, from its two halves
         assert torch.equal(got[name], tensor), name
-    assert out.dtype == bf16 and torch.equal(_logits(out, merged), _logits(base, tiny_model))
+    # the same logits as the unsharded weights, loaded the same way (a .to(bf16) would also round the
+    # rotary buffers, which a bf16 load keeps in float32)
+    ref = AutoModelForImageTextToText.from_pretrained(tiny_model, dtype=bf16)
+    ref.load_state_dict(expected)
+    assert out.dtype == bf16 and torch.equal(_logits(out, tiny_model), _logits(ref, tiny_model))
 
     # an explicit step and target
     r = subprocess.run(
