@@ -8,7 +8,11 @@
 #   cpu: torch 2.14.1 + torchvision 0.29.1, llamafactory 0.9.5, verl[verl-core] 0.9.1, transformers 5.5.4,
 #        qwen-vl-utils, math-verify; no vllm (verl runs no rollout without a GPU).
 #   gpu: the same frameworks with vllm 0.24.0 (the version verl 0.9.1 is built against) and its torch
-#        2.11.0, deepspeed, and flash-attn (built against that torch, hence --no-build-isolation).
+#        2.11.0, a CUDA 13.0 build: the NVIDIA driver must be >= 580 (checked first, with nvidia-smi).
+#        Then deepspeed, and flash-attn 2.8.3 from the prebuilt wheel matching torch's CUDA, torch and
+#        Python (the wheel set verl's own cu130/torch 2.11 extra uses), or, where none exists, built
+#        against that torch (--no-build-isolation; needs a matching nvcc). Ends with python -m
+#        avr.env_check: torch.cuda, flash_attn, vllm, verl, one line for each failure.
 # --relock: resolve from pyproject.toml alone and rewrite requirements/<target>.txt (maintainers only).
 # Env: PYTHON (interpreter, default python3.11 or python3), AVR_VENV (default .venv).
 set -euo pipefail
@@ -23,12 +27,27 @@ for arg in "$@"; do
     --cpu) TARGET=cpu ;;
     --gpu) TARGET=gpu ;;
     --relock) RELOCK=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "setup_env: unknown option $arg (use --cpu, --gpu, --relock)" >&2; exit 2 ;;
   esac
 done
 if [[ "$TARGET" == auto ]]; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then TARGET=gpu; else TARGET=cpu; fi
+fi
+
+# GPU: torch 2.11.0 from PyPI is a CUDA 13.0 build, which needs NVIDIA driver >= 580. Check it before
+# installing gigabytes that could not run here.
+MIN_DRIVER=580
+FLASH_ATTN=2.8.3
+FLASH_ATTN_WHEELS="https://github.com/mjun0812/flash-attention-prebuild-wheels/releases/download/v0.9.4"
+if [[ "$TARGET" == gpu ]]; then
+  DRIVER="$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1 || true)"
+  if [[ ! "${DRIVER%%.*}" =~ ^[0-9]+$ ]]; then
+    echo "setup_env: warning: no NVIDIA driver to check here (nvidia-smi: '${DRIVER}'); the GPU nodes need driver >= $MIN_DRIVER for torch 2.11.0 (CUDA 13.0)" >&2
+  elif (( ${DRIVER%%.*} < MIN_DRIVER )); then
+    echo "setup_env: error: NVIDIA driver $DRIVER is too old: torch 2.11.0 (the torch of vllm 0.24.0) is a CUDA 13.0 build and needs driver >= $MIN_DRIVER; update the driver first" >&2
+    exit 2
+  fi
 fi
 
 LOCK="requirements/$TARGET.txt"
@@ -62,16 +81,37 @@ if [[ "$TARGET" == cpu ]]; then
   "${PIP[@]}" install "${CONSTRAINT[@]}" -e ".[sft,rl,eval,dev]"
 else
   "${PIP[@]}" install "${CONSTRAINT[@]}" -e ".[sft,rl,eval,dev,gpu]" deepspeed
-  # flash-attn compiles against the installed torch; it must see it (no build isolation).
-  "${PIP[@]}" install "${CONSTRAINT[@]}" --no-build-isolation "flash-attn"
+  # flash-attn: the prebuilt wheel for this torch's CUDA, torch and Python (e.g. cu130torch2.11-cp311)
+  # where one exists; otherwise a build against the installed torch (no build isolation), which
+  # needs an nvcc of torch's CUDA major version.
+  read -r FA_TAG FA_PY CUDA_MAJOR < <("$VENV/bin/python" -c 'import sys, torch
+c = torch.version.cuda or "0"
+t = torch.__version__.split("+")[0].split(".")
+print("cu" + c.replace(".", "") + "torch" + t[0] + "." + t[1], "cp%d%d" % sys.version_info[:2], c.split(".")[0])')
+  FA_URL="$FLASH_ATTN_WHEELS/flash_attn-$FLASH_ATTN+$FA_TAG-$FA_PY-$FA_PY-linux_x86_64.whl"
+  if ! "${PIP[@]}" install "${CONSTRAINT[@]}" "$FA_URL"; then
+    echo "setup_env: no prebuilt flash-attn $FLASH_ATTN for $FA_TAG $FA_PY ($FA_URL); building it from source" >&2
+    NVCC="$(command -v nvcc || echo "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc")"
+    NVCC_MAJOR="$("$NVCC" --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p')"
+    if [[ "$NVCC_MAJOR" != "$CUDA_MAJOR" ]]; then
+      echo "setup_env: error: building flash-attn needs a CUDA $CUDA_MAJOR nvcc (torch is built for CUDA $CUDA_MAJOR); found: ${NVCC_MAJOR:-none}. Install the CUDA $CUDA_MAJOR toolkit and set CUDA_HOME" >&2
+      exit 2
+    fi
+    "${PIP[@]}" install "${CONSTRAINT[@]}" --no-build-isolation "flash-attn==$FLASH_ATTN"
+  fi
 fi
 "${PIP[@]}" check
 
 if [[ "$RELOCK" == 1 ]]; then
-  { sed -n '/^#/p' "$LOCK" 2>/dev/null; "${PIP[@]}" freeze --all --exclude-editable | grep -v -e '^avr[= ]' -e '^pip=='; } > "$LOCK.new"
+  { sed -n '/^#/p' "$LOCK" 2>/dev/null; "${PIP[@]}" freeze --all --exclude-editable | grep -v -e '^avr[= ]' -e '^pip==' \
+    | sed -E "s#^flash[-_]attn @ .*#flash-attn==$FLASH_ATTN#"; } > "$LOCK.new"
   mv "$LOCK.new" "$LOCK"
   echo "setup_env: rewrote $LOCK"
   WANT="$TARGET $(cat pyproject.toml "$LOCK" setup_env.sh | sha256sum | cut -c1-16)"
 fi
 echo "$WANT" > "$STAMP"
+if [[ "$TARGET" == gpu ]]; then
+  "$VENV/bin/python" -m avr.env_check \
+    || { echo "setup_env: installed, but the GPU environment does not work yet (the lines above)" >&2; exit 1; }
+fi
 echo "setup_env: done. Activate with: source $VENV/bin/activate"

@@ -7,8 +7,9 @@
 # --recipe   a Hydra recipe inheriting verl's ppo_trainer (default: train_configs/fs_grpo/qwen3vl_2b.yaml)
 # --data_dir holds train.parquet and val.parquet from `avr data rl`
 # --gpus     GPUs per node (default: all that nvidia-smi lists); --nnodes: Ray nodes (default 1)
-# --dry-run  print the config exactly as verl resolves it (recipe + overrides, plugin loaded), then
-#            exit without starting Ray; works on a CPU.
+# --dry-run  print the config exactly as verl resolves it (recipe + overrides, plugin loaded), check it
+#            with verl's validate_config and avr's checks (avr/verl_config.py), then exit without
+#            starting Ray; works on a CPU. A real run makes the same check before Ray starts.
 # Multi-node: start a Ray head on node 0 and join the workers first (scripts/slurm/), then run this on
 # node 0 with --nnodes. A rerun resumes from the latest checkpoint in --output_dir (verl's resume_mode=auto).
 # A GRPO step needs GPUs: verl 0.9.1's resource pool, NCCL and vLLM rollouts do not run on a CPU.
@@ -29,7 +30,7 @@ while [[ $# -gt 0 ]]; do
     --gpus) GPUS="${2:?--gpus needs a number}"; shift 2 ;;
     --nnodes) NNODES="${2:?--nnodes needs a number}"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     --*) die "unknown option $1 (Hydra overrides are key=value, without dashes)" ;;
     *) OVERRIDES+=("$1"); shift ;;
   esac
@@ -57,8 +58,18 @@ fi
 CMD=("$PY" -m verl.trainer.main_ppo "--config-dir=$(dirname "$RECIPE")" "--config-name=$(basename "$RECIPE" .yaml)"
      "${ARGS[@]}" "${OVERRIDES[@]}")
 
+# verl's main() validates the config, but `--cfg job` skips main(), and verl meets some problems only
+# on the GPUs: check the config verl composed (avr.verl_config) before anything starts.
+check_config() {
+  local cfg
+  cfg="$("${CMD[@]}" --cfg job --resolve)" || die "verl could not compose the config (its error is above)"
+  printf '%s\n' "$cfg" | "$PY" -m avr.verl_config - || exit 2
+  [[ "$DRY_RUN" == 1 ]] && printf '%s\n' "$cfg"
+  return 0
+}
 if [[ "$DRY_RUN" == 1 ]]; then
-  exec "${CMD[@]}" --cfg job --resolve
+  check_config
+  exit 0
 fi
 
 # Checks before starting Ray: the model, the data, the GPUs.
@@ -70,10 +81,17 @@ for f in train.parquet val.parquet; do
 done
 [[ -n "$OUTPUT_DIR" ]] || die "--output_dir is required"
 N_VISIBLE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
-[[ "$N_VISIBLE" -gt 0 ]] || die "no GPU visible (nvidia-smi). A GRPO step needs GPUs; use --dry-run to check the config on a CPU"
-GPUS="${GPUS:-$N_VISIBLE}"
-[[ "$GPUS" -le "$N_VISIBLE" ]] || die "--gpus $GPUS but only $N_VISIBLE GPU(s) visible on this node"
+if [[ -n "${RAY_ADDRESS:-}" && -n "$GPUS" ]]; then
+  # attached to a running Ray cluster (scripts/slurm/): its nodes declared their GPUs to Ray, and
+  # this driver's own step may not see any
+  echo "train-fs-grpo: using the Ray cluster at $RAY_ADDRESS, $GPUS GPU(s) per node x $NNODES node(s)"
+else
+  [[ "$N_VISIBLE" -gt 0 ]] || die "no GPU visible (nvidia-smi). A GRPO step needs GPUs; use --dry-run to check the config on a CPU"
+  GPUS="${GPUS:-$N_VISIBLE}"
+  [[ "$GPUS" -le "$N_VISIBLE" ]] || die "--gpus $GPUS but only $N_VISIBLE GPU(s) visible on this node"
+fi
 [[ " ${ARGS[*]} " == *" trainer.n_gpus_per_node="* ]] || CMD+=("trainer.n_gpus_per_node=$GPUS")
+check_config
 
 LATEST="$OUTPUT_DIR/latest_checkpointed_iteration.txt"
 [[ -f "$LATEST" ]] && echo "train-fs-grpo: resuming from step $(cat "$LATEST") in $OUTPUT_DIR"

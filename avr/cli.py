@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from avr.pixels import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
+
 
 def _cmd_tiny_model(args: argparse.Namespace) -> int:
     from avr.tiny import build_tiny_model
@@ -43,6 +45,8 @@ def _cmd_data_sft(args: argparse.Namespace) -> int:
         instruction=args.instruction,
         image_root=args.image_root,
         exclude=_exclude_index(args),
+        min_pixels=args.min_pixels,
+        max_pixels=args.max_pixels,
     )
     print(format_stats(stats))
     if stats["skipped"]:
@@ -66,6 +70,8 @@ def _cmd_data_rl(args: argparse.Namespace) -> int:
         instruction=args.instruction,
         image_root=args.image_root,
         exclude=_exclude_index(args),
+        min_pixels=args.min_pixels,
+        max_pixels=args.max_pixels,
     )
     print(format_stats(stats))
     if stats["skipped"]:
@@ -268,8 +274,8 @@ def _add_eval_parser(sub) -> None:
     r.add_argument("--temperature", type=float, default=0.0)
     r.add_argument("--top-p", type=float, default=1.0)
     r.add_argument("--max-new-tokens", type=int, default=4096)
-    r.add_argument("--min-pixels", type=int, default=35_840)
-    r.add_argument("--max-pixels", type=int, default=458_752)
+    r.add_argument("--min-pixels", type=int, default=IMAGE_MIN_PIXELS, help="default: avr/pixels.py")
+    r.add_argument("--max-pixels", type=int, default=IMAGE_MAX_PIXELS, help="authors' eval: 35840, 458752")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--consensus-temperature", type=float, default=0.7)
     r.add_argument("--instruction", action="store_true", help="describe the formats in the prompt")
@@ -389,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     r.add_argument("--image-root", default=None)
     r.add_argument("--instruction", action="store_true", help="add the format instruction to prompts")
+    r.add_argument("--min-pixels", type=int, default=IMAGE_MIN_PIXELS, help="image bounds as verl resizes")
+    r.add_argument("--max-pixels", type=int, default=IMAGE_MAX_PIXELS, help="default: avr/pixels.py")
     _add_exclude_args(r)
     r.set_defaults(func=_cmd_data_rl)
 

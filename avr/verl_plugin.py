@@ -12,26 +12,59 @@ trainer (the FS-GRPO stage), from the ``format`` this manager reports in ``rewar
 Settings: ``avr.reward_config`` in the verl config (a preset name such as ``paper`` or ``seed``, or
 a YAML path; default ``paper``). The step and horizon are verl's own: ``global_steps`` on the
 sample and ``actor_rollout_ref.actor.optim.total_training_steps``, so they survive a resume.
+
+Written against verl 0.9.x: both plugin modules refuse any other series at import, with one line
+on stderr (verl itself logs a failed plugin import only at DEBUG level).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 
 from avr.grading import warm_up
-from avr.reward import RewardConfig, diversity_weight, score_response
+from avr.reward import RewardConfig, diversity_weight, score_response, word_length
 
 logger = logging.getLogger(__name__)
 
-try:  # verl is optional for the rest of avr; this module is only imported by verl itself
-    from verl import DataProto
-    from verl.experimental.reward_loop.reward_manager import register
-    from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
-except ImportError as e:  # pragma: no cover - only without verl installed
-    raise ImportError("avr.verl_plugin needs verl: install with `pip install -e .[rl]`") from e
+VERL_SERIES = (0, 9)  # the v1 trainer, reward loop and agent loop these modules plug into
+
+
+def verl_version_error(installed: str | None) -> str | None:
+    """The one-line complaint about an installed verl that is not the 0.9.x series, or None."""
+    from packaging.version import InvalidVersion, Version
+
+    want = ".".join(map(str, VERL_SERIES))
+    try:
+        ok = installed is not None and Version(installed).release[:2] == VERL_SERIES
+    except InvalidVersion:
+        ok = False
+    if ok:
+        return None
+    return (
+        f"avr: verl {installed or '(not installed)'} found, but avr's verl plugins (adaptive_reward, fs_grpo) "
+        f"are written for verl {want}.x and its v1 trainer; install the pinned one: "
+        f"pip install 'verl[verl-core]==0.9.1'"
+    )
+
+
+def require_verl_series(module: str) -> None:
+    """Fail the import of ``module`` with one clear line unless verl 0.9.x is installed."""
+    try:
+        installed: str | None = version("verl")
+    except PackageNotFoundError:
+        installed = None
+    message = verl_version_error(installed)
+    if message:
+        print(message, file=sys.stderr)  # verl swallows plugin import errors at DEBUG level
+        raise ImportError(f"{module}: {message}")
+
+
+require_verl_series(__name__)
 
 # Per-sample 0/1 indicators: their mean over any set of samples is that format's share. verl averages
 # every extra key per data source in validation (val-aux/<source>/<key>/mean@n), so the format mix
@@ -76,6 +109,16 @@ def total_training_steps(config: Any) -> int:
         return 0
 
 
+# verl last: when this module is imported before verl, `import verl` loads the avr_trainer entry point
+# while this module is still half-imported, and avr.verl_trainer needs the helpers above.
+try:  # verl is optional for the rest of avr; this module is only imported by verl itself
+    from verl import DataProto
+    from verl.experimental.reward_loop.reward_manager import register
+    from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
+except ImportError as e:  # pragma: no cover - only without verl installed
+    raise ImportError("avr.verl_plugin needs verl: install with `pip install -e .[rl]`") from e
+
+
 @register("adaptive_reward")
 class AdaptiveRewardManager(RewardManagerBase):
     """Per-sample FS-GRPO reward for verl's async reward loop."""
@@ -88,7 +131,9 @@ class AdaptiveRewardManager(RewardManagerBase):
         self.total_steps = total_training_steps(config)
         warm_up()  # start the math-verify child before the first rollout arrives
 
-    def score(self, response: str, ground_truth: Any, choices: Any, length: int, step: int) -> dict[str, Any]:
+    def score(
+        self, response: str, ground_truth: Any, choices: Any, length: float, step: int
+    ) -> dict[str, Any]:
         """The per-sample reward and its terms (synchronous; run in an executor by run_single)."""
         choices = list(choices) if choices is not None and len(choices) else None
         result = score_response(
@@ -120,6 +165,13 @@ class AdaptiveRewardManager(RewardManagerBase):
         response = await self.loop.run_in_executor(
             None, lambda: self.tokenizer.decode(ids, skip_special_tokens=True)
         )
+        length = self.response_length(response, valid)
         return await self.loop.run_in_executor(
-            None, lambda: self.score(response, ground_truth, choices, valid, step)
+            None, lambda: self.score(response, ground_truth, choices, length, step)
         )
+
+    def response_length(self, response: str, n_tokens: int) -> float:
+        """The length the preset asks for: the rollout's token count, or the seed's words x 1.3."""
+        if self.reward_config.length_unit == "words":
+            return word_length(response, self.reward_config)
+        return float(n_tokens)

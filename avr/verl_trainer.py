@@ -23,7 +23,9 @@ from typing import Any
 import torch
 
 from avr.reward import RewardResult, diversity_bonuses, diversity_weight, summarize
-from avr.verl_plugin import reward_config_from
+from avr.verl_plugin import require_verl_series, reward_config_from
+
+require_verl_series(__name__)  # the v1 trainer this subclasses exists in verl 0.9.x only
 
 logger = logging.getLogger(__name__)
 

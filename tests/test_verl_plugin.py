@@ -1,141 +1,136 @@
-"""The adaptive reward inside stock verl: found by name through the plugin entry point, and run by a real
-local Ray reward worker through RewardLoopManager.compute_rm_score (what verl's trainer calls)."""
+"""The adaptive reward manager inside stock verl: found by name through the plugin entry point, refusing a
+verl it was not written for, and scoring one rollout as verl's agent loop hands it over.
+
+The whole path (agent loop -> Ray reward worker -> TransferQueue -> trainer) runs in
+test_fs_grpo_trainer.py; here is the manager alone, on the DataProto the agent loop builds."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from avr.reward import RewardConfig, score_batch, score_response
+from avr.verl_plugin import verl_version_error
+
 pytestmark = pytest.mark.e2e
 
+NAMES = (
+    "from verl.trainer.ppo.v1 import get_trainer_cls\n"
+    "from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls\n"
+    "print(get_trainer_cls('fs_grpo').__module__, get_reward_manager_cls('adaptive_reward').__module__)\n"
+)
 
-def test_fresh_process_resolves_adaptive_reward_by_name(tmp_path, env):
+
+@pytest.mark.parametrize("first", ["import verl", "import avr.verl_plugin", "import avr.verl_trainer"])
+def test_a_fresh_process_resolves_both_names_whatever_it_imports_first(first, tmp_path, env):
+    """verl loads both entry points while it imports; avr's modules may be half-imported then."""
+    r = subprocess.run(
+        [sys.executable, "-c", f"{first}\n{NAMES}"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["avr.verl_trainer", "avr.verl_plugin"]
+
+
+@pytest.mark.parametrize(
+    "installed, ok",
+    [("0.9.1", True), ("0.9.0", True), ("0.9.2.dev0", True), ("0.10.0", False), (None, False)],
+)
+def test_only_the_0_9_series_is_accepted(installed, ok):
+    message = verl_version_error(installed)
+    assert (message is None) is ok
+    if not ok:
+        assert message.startswith(f"avr: verl {installed or '(not installed)'} found, but avr's verl plugins")
+        assert "pip install 'verl[verl-core]==0.9.1'" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("module", ["avr.verl_plugin", "avr.verl_trainer"])
+def test_another_verl_fails_the_import_with_one_line(module, tmp_path, env):
     code = (
-        "import verl\n"
-        "from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls\n"
-        "print(get_reward_manager_cls('adaptive_reward').__module__)\n"
+        "import importlib.metadata as m\n"
+        "real = m.version\n"
+        "m.version = lambda name: '0.10.0' if name == 'verl' else real(name)\n"
+        f"import {module}\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "avr.verl_plugin"
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0].startswith("avr: verl 0.10.0 found, but avr's verl plugins")
+    assert f"ImportError: {module.replace('trainer', 'plugin')}: avr: verl 0.10.0 found" in r.stderr
 
 
-def _verl_config(tiny_model: Path, total_steps: int):
-    import verl
-    from hydra import compose, initialize_config_dir
-
-    config_dir = str(Path(verl.__file__).parent / "trainer" / "config")
-    with initialize_config_dir(config_dir=config_dir, version_base=None):
-        return compose(
-            config_name="ppo_trainer",
-            overrides=[
-                f"actor_rollout_ref.model.path={tiny_model}",
-                "reward.reward_manager.name=adaptive_reward",
-                "reward.num_workers=1",
-                f"actor_rollout_ref.actor.optim.total_training_steps={total_steps}",
-                "+avr.reward_config=paper",
-            ],
-        )
-
-
-def _batch(tokenizer, responses, ground_truths, uids, step, choices):
-    """A batch laid out as verl's agent loop hands it to the reward loop: left-padded prompts,
-    right-padded responses, one attention mask over both."""
-    from verl import DataProto
-
-    pad = tokenizer.pad_token_id
-    prompt_len, resp_len = 8, 48
-    prompts, resps, masks = [], [], []
-    for text in responses:
-        p = tokenizer("<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)[
-            "input_ids"
-        ]
-        r = [*tokenizer(text, add_special_tokens=False)["input_ids"][: resp_len - 1], tokenizer.eos_token_id]
-        p = p[-prompt_len:]
-        prompts.append([pad] * (prompt_len - len(p)) + p)
-        resps.append(r + [pad] * (resp_len - len(r)))
-        masks.append([0] * (prompt_len - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (resp_len - len(r)))
-    prompts_t, resps_t = torch.tensor(prompts), torch.tensor(resps)
-    n = len(responses)
-    return DataProto.from_dict(
-        tensors={
-            "prompts": prompts_t,
-            "responses": resps_t,
-            "input_ids": torch.cat([prompts_t, resps_t], dim=1),
-            "attention_mask": torch.tensor(masks),
-        },
-        non_tensors={
-            "data_source": np.array(["synthetic"] * n, dtype=object),
-            "reward_model": np.array(
-                [{"style": "rule", "ground_truth": g} for g in ground_truths], dtype=object
-            ),
-            "extra_info": np.array([{"choices": choices, "index": i} for i in range(n)], dtype=object),
-            "uid": np.array(uids, dtype=object),
-            "global_steps": np.array([step] * n, dtype=object),
-        },
-    )
-
-
-def test_ray_reward_worker_scores_with_verls_fields(tiny_model):
-    import ray
-    from verl.experimental.reward_loop.reward_loop import RewardLoopManager
+def _manager(tiny_model, preset: str):
+    from omegaconf import OmegaConf
     from verl.utils.tokenizer import hf_tokenizer
 
-    from avr.reward import RewardConfig, diversity_weight, score_response
+    from avr.verl_plugin import AdaptiveRewardManager
 
-    config = _verl_config(tiny_model, total_steps=40)
-    tokenizer = hf_tokenizer(str(tiny_model))
-    responses = [
-        "<answer>B</answer>",
-        "<perception>two blue squares</perception><answer>A</answer>",
-        "<perception>p</perception><reasoning>r</reasoning><answer>(B)</answer>",
-        "the answer is B",
-    ]
-    gts = ["B", "B", "B", "B"]
-    data = _batch(tokenizer, responses, gts, ["g0", "g0", "g1", "g1"], step=10, choices=["red", "blue"])
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        ignore_reinit_error=True,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}},
+    config = OmegaConf.create(
+        {
+            "avr": {"reward_config": preset},
+            "actor_rollout_ref": {"actor": {"optim": {"total_training_steps": 40}}},
+        }
     )
-    try:
-        out = RewardLoopManager(config).compute_rm_score(data)
-    finally:
-        ray.shutdown()
+    return AdaptiveRewardManager(config, hf_tokenizer(str(tiny_model)))
 
-    rm = out.batch["rm_scores"]
-    mask = data.batch["attention_mask"][:, 8:]
-    paper = RewardConfig.load("paper")
-    for i, text in enumerate(responses):
-        last = int(mask[i].sum()) - 1
-        expected = score_response(text, gts[i], length=last + 1, choices=["red", "blue"], config=paper).score
-        assert rm[i, last].item() == pytest.approx(expected)  # the score sits at the last valid token
-        assert torch.count_nonzero(rm[i]) == (1 if expected != 0 else 0)
-    assert list(out.non_tensor_batch["format"]) == [1, 2, 3, 0]
-    assert list(out.non_tensor_batch["correct"]) == [True, False, True, False]
-    for key in ("length", "length_factor", "format_term", "base", "valid_ground_truth", "diversity_weight"):
-        assert key in out.meta_info["reward_extra_keys"]
-    # step and horizon come from verl's own fields, not a counter of ours
-    assert set(out.non_tensor_batch["step"]) == {10} and set(out.non_tensor_batch["total_steps"]) == {40}
-    assert out.non_tensor_batch["diversity_weight"][0] == pytest.approx(diversity_weight(10, 40, paper))
 
-    # Validation: verl's own _validate bookkeeping over the same output puts accuracy under
-    # val-core and every per-format share under val-aux, per data source.
-    from verl.trainer.ppo.ray_trainer import RayPPOTrainer
-    from verl.trainer.ppo.reward import extract_reward
+def _agent_loop_sample(tokenizer, text: str, ground_truth, choices, step: int):
+    """One rollout as verl's agent loop (AgentLoopWorker._compute_score) hands it to the reward worker:
+    unpadded prompt + response, attention mask of ones, the dataset row's fields as non-tensors."""
+    from verl import DataProto
 
-    reward_tensor, extra = extract_reward(out)
-    infos = {"reward": reward_tensor.sum(-1).tolist(), **{k: list(v) for k, v in extra.items()}}
-    metrics = RayPPOTrainer._val_metrics_update(
-        None, np.array(["synthetic"] * 4, dtype=object), ["g0", "g0", "g1", "g1"], infos, []
+    prompt = tokenizer("<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)
+    prompt = torch.tensor([prompt["input_ids"]])
+    response = torch.tensor(
+        [[*tokenizer(text, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]]
     )
-    assert metrics["val-core/synthetic/acc/mean@2"] == pytest.approx(0.5)
-    assert metrics["val-aux/synthetic/is_answer/mean@2"] == pytest.approx(0.25)
-    assert metrics["val-aux/synthetic/is_malformed/mean@2"] == pytest.approx(0.25)
-    assert metrics["val-aux/synthetic/is_full/mean@2"] == pytest.approx(0.25)
-    assert "val-aux/synthetic/length/mean@2" in metrics and "val-aux/synthetic/reward/mean@2" in metrics
+    ids = torch.cat([prompt, response], dim=1)
+    return DataProto.from_dict(
+        tensors={
+            "prompts": prompt,
+            "responses": response,
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+        },
+        non_tensors={
+            "data_source": np.array(["synthetic"]),
+            "reward_model": np.array([{"style": "rule", "ground_truth": ground_truth}]),
+            "extra_info": np.array([{"choices": choices}]),
+            "global_steps": np.array([step]),
+        },
+    ), response.shape[1]
+
+
+LONG = "<perception>" + " ".join(["many words here"] * 120) + "</perception><answer>B</answer>"
+WORDS = len(LONG.split())  # 360: words x 1.3 = 468 > 300, so the seed's length factor bites
+
+
+@pytest.mark.parametrize("preset", ["paper", "seed"])
+def test_run_single_scores_as_score_batch_does(preset, tiny_model):
+    """Token counts under the paper preset; the seed preset's words x 1.3, exactly as score_batch."""
+    manager = _manager(tiny_model, preset)
+    config = RewardConfig.load(preset)
+    for text in (LONG, "<answer>A</answer>", "<perception>two</perception><answer>(B)</answer>", "B"):
+        data, n_tokens = _agent_loop_sample(manager.tokenizer, text, ["B"], ["red", "blue"], step=10)
+        out = manager.loop.run_until_complete(manager.run_single(data))
+        lengths = [n_tokens] if preset == "paper" else None  # score_batch counts words itself for seed
+        [expected] = score_batch(
+            [text],
+            [["B"]],
+            [0],
+            step=10,
+            total_steps=40,
+            lengths=lengths,
+            choices=[["red", "blue"]],
+            config=config,
+        )
+        info = out["reward_extra_info"]
+        assert out["reward_score"] == pytest.approx(expected.base)  # no bonus per sample: the trainer adds it
+        assert info["length"] == pytest.approx(expected.length) and info["format"] == expected.format
+        assert (info["step"], info["total_steps"]) == (10, 40)
+    data, n_tokens = _agent_loop_sample(manager.tokenizer, LONG, ["B"], ["red", "blue"], step=10)
+    info = manager.loop.run_until_complete(manager.run_single(data))["reward_extra_info"]
+    length = WORDS * 1.3 if preset == "seed" else n_tokens
+    assert n_tokens != WORDS * 1.3 and info["length"] == pytest.approx(length)
+    expected = score_response(LONG, ["B"], length=length, choices=["red", "blue"], config=config)
+    assert info["length_factor"] == pytest.approx(expected.length_factor) and expected.length_factor < 1

@@ -20,6 +20,7 @@ from avr.data.records import Record, read_records
 from avr.formats import FORMAT_NAMES, build_prompt
 from avr.grading import parse_number
 from avr.io import atomic_open, write_json, write_report
+from avr.pixels import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
 
 
 def answer_type(answer: str) -> tuple[str, int | None]:
@@ -33,7 +34,16 @@ def answer_type(answer: str) -> tuple[str, int | None]:
     return "float", places
 
 
-def to_verl_row(record: Record, index: int, split: str, *, instruction: bool = False) -> dict[str, Any]:
+def to_verl_row(
+    record: Record,
+    index: int,
+    split: str,
+    *,
+    instruction: bool = False,
+    min_pixels: int = IMAGE_MIN_PIXELS,
+    max_pixels: int = IMAGE_MAX_PIXELS,
+) -> dict[str, Any]:
+    """One parquet row. The image dicts carry the pixel bounds: verl passes them to fetch_image."""
     kind, precision = answer_type(record.answer)
     return {
         "data_source": record.source,
@@ -45,7 +55,10 @@ def to_verl_row(record: Record, index: int, split: str, *, instruction: bool = F
                 ),
             }
         ],
-        "images": [{"bytes": im.data, "path": None} for im in record.images],
+        "images": [
+            {"bytes": im.data, "path": None, "min_pixels": min_pixels, "max_pixels": max_pixels}
+            for im in record.images
+        ],
         "ability": "multiple_choice" if record.choices else ("math" if kind != "text" else "vqa"),
         "reward_model": {"style": "rule", "ground_truth": list(record.answers)},
         "extra_info": {
@@ -82,14 +95,20 @@ def build_rl_dataset(
     instruction: bool = False,
     image_root: str | Path | None = None,
     exclude: LeakageIndex | None = None,
+    min_pixels: int = IMAGE_MIN_PIXELS,
+    max_pixels: int = IMAGE_MAX_PIXELS,
 ) -> dict[str, Any]:
     """Validate every row and write ``train.parquet`` and ``val.parquet``; returns the stats it writes.
 
+    ``min_pixels`` / ``max_pixels`` bound each image as verl resizes it (avr/pixels.py).
     The validation split is ``val_inputs`` when given, else a seeded ``val_fraction`` of the inputs.
     ``exclude`` drops input rows that match an evaluation benchmark item (listed in excluded.jsonl).
     """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    if not 0 < min_pixels <= max_pixels:
+        raise ValueError(f"need 0 < min_pixels <= max_pixels, got {min_pixels} and {max_pixels}")
+    px = {"min_pixels": min_pixels, "max_pixels": max_pixels}
     out = Path(out_dir)
     root = Path(image_root) if image_root else None
     records, skipped = read_records(list(inputs), on_error=on_error, image_root=root)
@@ -112,12 +131,12 @@ def build_rl_dataset(
 
     _write_parquet(
         out / "train.parquet",
-        [to_verl_row(r, i, "train", instruction=instruction) for i, r in enumerate(train)],
+        [to_verl_row(r, i, "train", instruction=instruction, **px) for i, r in enumerate(train)],
     )
     if val:
         _write_parquet(
             out / "val.parquet",
-            [to_verl_row(r, i, "val", instruction=instruction) for i, r in enumerate(val)],
+            [to_verl_row(r, i, "val", instruction=instruction, **px) for i, r in enumerate(val)],
         )
     else:
         (out / "val.parquet").unlink(missing_ok=True)

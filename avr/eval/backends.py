@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from avr.formats import build_prompt, prompt_to_content
+from avr.pixels import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
 
 
 @dataclass(frozen=True)
 class Decoding:
-    """The authors' evaluation defaults: greedy, long budget, Qwen-VL pixel bounds."""
+    """The authors' evaluation defaults: greedy, long budget; the training pixel bounds (avr/pixels.py)."""
 
     temperature: float = 0.0
     top_p: float = 1.0
     max_new_tokens: int = 4096
-    min_pixels: int = 35_840
-    max_pixels: int = 458_752
+    min_pixels: int = IMAGE_MIN_PIXELS
+    max_pixels: int = IMAGE_MAX_PIXELS
     seed: int = 0
 
 
