@@ -734,6 +734,7 @@ class Spec:
     aliases: dict[str, str] = field(default_factory=dict)
     hub_config: Callable[[str], list[tuple[str | None, str, dict[str, Any]]]] | None = None
     download: str | None = None  # instructions when there is no hub copy
+    breakdown: tuple[str, ...] = ()  # meta keys the report splits accuracy, tokens and formats by
 
     def hub_parts(self, split: str) -> list[tuple[str | None, str, dict[str, Any]]]:
         return self.hub_config(split) if self.hub_config else [(None, split, {})]
@@ -756,6 +757,7 @@ SPECS: dict[str, Spec] = {
     for s in [
         Spec(
             name="mathvista",
+            breakdown=("task", "skills", "category"),
             hub_id="AI4Math/MathVista",
             splits=("testmini", "test"),
             find=_PARQUET,
@@ -766,6 +768,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="mathverse",
+            breakdown=("problem_version", "subject"),
             hub_id="AI4Math/MathVerse",
             splits=("testmini",),
             find=_parquet("{split}.parquet", "data/{split}-*.parquet"),
@@ -776,6 +779,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="mathvision",
+            breakdown=("level", "subject"),
             hub_id="MathLLMs/MathVision",
             splits=("test", "testmini"),
             find=_PARQUET,
@@ -785,6 +789,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="mmmu",
+            breakdown=("subject", "topic_difficulty"),
             hub_id="MMMU/MMMU",
             splits=("validation", "dev", "test"),
             find=_find_mmmu,
@@ -797,6 +802,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="mmmu_pro",
+            breakdown=("subject",),
             hub_id="MMMU/MMMU_Pro",
             splits=("standard (10 options)", "standard (4 options)", "vision"),
             find=_find_mmmu_pro,
@@ -812,6 +818,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="mmstar",
+            breakdown=("category", "l2_category"),
             hub_id="Lin-Chen/MMStar",
             splits=("val",),
             find=_parquet("mmstar.parquet", "data/{split}-*.parquet", "{split}/*.parquet"),
@@ -821,6 +828,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="chartqa",
+            breakdown=("type",),
             hub_id="lmms-lab/ChartQA",
             splits=("test",),
             find=_find_chartqa,
@@ -839,6 +847,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="hallusionbench",
+            breakdown=("category", "subcategory"),
             hub_id="lmms-lab/HallusionBench",
             splits=("image",),
             find=_find_hallusionbench,
@@ -848,6 +857,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="ocrbench",
+            breakdown=("question_type",),
             hub_id="echo840/OCRBench",
             splits=("test",),
             find=_PARQUET,
@@ -856,6 +866,7 @@ SPECS: dict[str, Spec] = {
         ),
         Spec(
             name="logicvista",
+            breakdown=("skill", "capability"),
             hub_id=None,  # the authors publish on GitHub only
             splits=("test",),
             find=_find_logicvista,
@@ -865,6 +876,15 @@ SPECS: dict[str, Spec] = {
         ),
     ]
 }
+
+
+def breakdown_fields(name: str) -> tuple[str, ...]:
+    """The meta keys a benchmark's report breaks down by; any other name (a generic file) gets the
+    generic ones: ``level``, ``category`` and ``task`` where its records carry them."""
+    from avr.eval.metrics import DEFAULT_BREAKDOWN
+
+    spec = SPECS.get(name.lower().replace("-", "_"))
+    return spec.breakdown if spec is not None else DEFAULT_BREAKDOWN
 
 
 def download_hint(name: str, path: Path, split: str | None = None) -> str:

@@ -60,6 +60,33 @@ def per_format_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def breakdown_table(field: str, values: dict[str, Any]) -> str:
+    """One row per value of a meta field (level, subject...): n, accuracy, tokens and format shares."""
+    names = [FORMAT_NAMES[f] for f in (1, 2, 3)]
+    head = [field, "n", "acc %", "mean tok", *[f"{n} %" for n in names], "malformed %"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for value, b in values.items():
+        cells = [
+            value.replace("|", "\\|"),
+            str(b["n"]),
+            _pct(b["accuracy"]),
+            _num(b["mean_tokens"]),
+            *[_pct(b["formats"][n]["share"]) for n in names],
+            _pct(b["malformed_rate"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def breakdown_sections(metrics: dict[str, Any]) -> list[str]:
+    """A markdown section per benchmark and breakdown field, in the order the metrics hold them."""
+    out: list[str] = []
+    for name, b in metrics["benchmarks"].items():
+        for field, values in (b.get("breakdown") or {}).items():
+            out += [f"## {name} by {field}", "", breakdown_table(field, values), ""]
+    return out
+
+
 def _shown_path(path: str | None) -> str | None:
     """A path under the working directory is shown relative to it, so a shared report names no home."""
     if not path:
@@ -158,6 +185,7 @@ def write_run_report(
         "",
         per_format_table(metrics),
         "",
+        *breakdown_sections(metrics),
         "![accuracy vs tokens](accuracy_vs_tokens.png)",
         "",
         "![format mix](format_mix.png)",

@@ -114,6 +114,7 @@ def _append_predictions(
 
 def score_run(run_dir: Path, *, judge: Judge | None = None, baseline: Path | None = None) -> dict[str, Any]:
     """Grade predictions.jsonl, write scored.jsonl, metrics.json, report.md and the plots."""
+    from avr.eval.benchmarks import breakdown_fields
     from avr.eval.report import write_run_report
 
     run_dir = Path(run_dir)
@@ -125,7 +126,9 @@ def score_run(run_dir: Path, *, judge: Judge | None = None, baseline: Path | Non
         for p in tqdm(preds, desc="scoring", unit="item", disable=len(preds) < 200)
     ]
     write_jsonl(run_dir / "scored.jsonl", scored)
-    metrics = compute_metrics(scored)
+    metrics = compute_metrics(
+        scored, {name: breakdown_fields(name) for name in {p["benchmark"] for p in scored}}
+    )
     info_path = run_dir / RUN_INFO
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
     comparison = base = None
