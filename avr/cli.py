@@ -114,7 +114,7 @@ def _parse_sets(pairs: list[str]) -> dict:
 
 def _cmd_data_annotate(args: argparse.Namespace) -> int:
     from avr.data.annotate import AnnotateConfig, annotate
-    from avr.eval.backends import Decoding, make_backend
+    from avr.generation import Decoding, make_backend
 
     cfg = AnnotateConfig.load(args.config, _parse_sets(args.set))
     for p in [args.model, args.teacher]:
@@ -151,10 +151,10 @@ def _print_metrics(run_dir: Path, metrics: dict) -> None:
 
 
 def _cmd_eval_run(args: argparse.Namespace) -> int:
-    from avr.eval.backends import Decoding
     from avr.eval.benchmarks import load_benchmark
     from avr.eval.modes import parse_mode
     from avr.eval.runner import run_eval
+    from avr.generation import Decoding
 
     mode = parse_mode(args.mode)
     if not Path(args.model).exists():

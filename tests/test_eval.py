@@ -9,13 +9,13 @@ from typing import ClassVar
 
 import pytest
 
-from avr.eval.backends import Decoding, Generation, GenRequest, _cut_at_stop
 from avr.eval.items import EvalItem
 from avr.eval.metrics import against_baseline, block, compute_metrics
 from avr.eval.modes import Mode, parse_mode, run_mode
 from avr.eval.report import compare_runs
 from avr.eval.runner import PREDICTIONS, generate_predictions, read_predictions, run_eval, score_run
 from avr.eval.scoring import Judge, extract_answer, score_prediction
+from avr.generation import Decoding, Generation, GenRequest, _cut_at_stop
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -463,7 +463,7 @@ class _FakeVLLM:
 def test_vllm_backend_builds_prompts_images_and_sampling(tiny_model, monkeypatch):
     import sys
 
-    from avr.eval.backends import VLLMBackend
+    from avr.generation import VLLMBackend
 
     fake = _FakeVLLM()
     monkeypatch.setitem(sys.modules, "vllm", fake.module())

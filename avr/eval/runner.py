@@ -16,11 +16,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from avr.eval.backends import Backend, Decoding
 from avr.eval.items import EvalItem
 from avr.eval.metrics import against_baseline, compute_metrics
 from avr.eval.modes import Mode, run_mode
 from avr.eval.scoring import Judge, score_prediction
+from avr.generation import Backend, Decoding
 from avr.io import exclusive_lock, read_appended_jsonl, write_json, write_jsonl
 
 PREDICTIONS = "predictions.jsonl"
@@ -159,7 +159,7 @@ def run_eval(
     tensor_parallel_size: int = 1,
 ) -> dict[str, Any]:
     """Generate what is missing, then score everything; returns the metrics."""
-    from avr.eval.backends import make_backend
+    from avr.generation import make_backend
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
