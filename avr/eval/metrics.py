@@ -105,6 +105,18 @@ def compute_metrics(
     return {"benchmarks": benchmarks, "overall": overall}
 
 
+def scoring_summary(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """How the verdicts came about: items where the reference would ask a judge and the rule decided,
+    items our judge decided, and grading calls that missed their deadline (retried; unresolved ones
+    were graded wrong)."""
+    return {
+        "needs_judge": sum(bool(r.get("needs_judge")) for r in rows),
+        "judged": sum(bool(r.get("judged")) for r in rows),
+        "grading_timeouts": sum(int(r.get("grading_timeouts") or 0) for r in rows),
+        "grading_unresolved": sum(bool(r.get("grading_unresolved")) for r in rows),
+    }
+
+
 def against_baseline(metrics: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
     """Token reduction (1 - tokens / baseline tokens) and accuracy change, where both runs have data."""
     out: dict[str, Any] = {}
