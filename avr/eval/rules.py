@@ -76,6 +76,12 @@ def gold_answers(gold: dict[str, Any]) -> list[str]:
     return answers
 
 
+def exact_letters(gold: str, choices: Sequence[str]) -> list[str]:
+    """The letters of every option whose text is exactly the gold (MathVista testmini has a question
+    whose options repeat "18", and one where "2" and "√{2}" normalise alike)."""
+    return [letter_of(i) for i, c in enumerate(choices) if str(c) == gold]
+
+
 def strict(answer: str, gold: dict[str, Any]) -> Verdict:
     """``avr.grading`` exactly as training uses it; a gold naming several options ("A, C") needs
     exactly those letters, in any order."""
@@ -83,8 +89,10 @@ def strict(answer: str, gold: dict[str, Any]) -> Verdict:
     golds = gold_answers(gold)
     if golds and gold.get("answer_type") == "multi_choice":
         several = letters_of(golds[0])
-        if several and len(several) > 1:
+        if several and len(several) > 1 and not (choices and golds[0] in choices):
             return Verdict(letters_of(answer) == several)
+    if choices and golds and len(exact_letters(golds[0], choices)) >= 1:
+        golds = [*exact_letters(golds[0], choices), *golds]
     return graded(apply_metadata(answer, gold), golds, choices)
 
 

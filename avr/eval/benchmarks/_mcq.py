@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from avr.eval.rules import Verdict, can_infer, choice_dict, strict
+from avr.eval.rules import Verdict, can_infer, choice_dict, exact_letters, strict
 from avr.grading import gold_letter
 
 
@@ -19,6 +19,7 @@ def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
     choices = gold.get("choices")
     if profile == "strict" or not choices:
         return strict(answer, gold)
-    target = gold_letter(str((gold.get("answers") or [""])[0]), choices)
+    target = str((gold.get("answers") or [""])[0])
+    targets = exact_letters(target, choices) or [gold_letter(target, choices)]
     letter = can_infer(answer, choice_dict(choices))
-    return Verdict(letter is not None and letter == target, needs_judge=letter is None)
+    return Verdict(letter is not None and letter in targets, needs_judge=letter is None)

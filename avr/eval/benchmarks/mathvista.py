@@ -123,8 +123,7 @@ def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
     correct = False
     if qtype == "multi_choice" and choices:
         letter = can_infer(answer, choice_dict(choices))
-        gold_letter = choice_dict(choices)
-        correct = bool(letter) and gold_letter.get(letter) == target
+        correct = bool(letter) and choice_dict(choices).get(letter) == target
     elif atype == "integer":
         correct = _as(int, answer) is not None and _as(int, answer) == _as(int, target)
     elif atype == "float":

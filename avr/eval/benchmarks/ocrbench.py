@@ -29,7 +29,7 @@ def convert(row: Row) -> EvalItem:
     authors = "dataset_name" in d  # the authors' JSON
     return make_item(
         row,
-        id=row.text("id") if authors else str(row.index),
+        id=str(row.index),  # the authors' "id" repeats across source data sets (143 repeats in OCRBench.json)
         question=row.text("question"),
         images=[
             row.image(
@@ -38,6 +38,7 @@ def convert(row: Row) -> EvalItem:
         ],
         answers=row.gold("answers" if authors else "answer"),
         meta={
+            "source_id": d.get("id"),
             "dataset": d.get("dataset_name" if authors else "dataset"),
             "question_type": d.get("type" if authors else "question_type"),
         },
