@@ -34,7 +34,7 @@ def convert(row: Row) -> EvalItem:
     if gold not in ("0", "1"):
         raise row.error(f"gt_answer must be '1' (yes) or '0' (no), got {gold!r}")
     parts = [row.text(k) for k in KEYS]
-    image = row.data.get("image") if row.data.get("image") is not None else row.data.get("filename")
+    image = row.data.get("image") if row.data.get("image") is not None else _figure(row)
     return make_item(
         row,
         id="_".join(p for p, k in zip(parts, KEYS, strict=True) if k != "visual_input"),
@@ -48,6 +48,16 @@ def convert(row: Row) -> EvalItem:
             "gt_answer_details": row.data.get("gt_answer_details"),
         },
     )
+
+
+def _figure(row: Row) -> str | None:
+    """The authors' ``filename``: "./VD/illusion/0_0.png" in the JSON today, "./hallusion_bench/VD/..."
+    in their README; hallusion_bench.zip unzips to hallusion_bench/ beside the JSON, so both resolve."""
+    name = row.data.get("filename")
+    if not isinstance(name, str) or row.base_dir is None or (row.base_dir / name).is_file():
+        return name
+    inside = row.base_dir / "hallusion_bench" / name
+    return str(inside) if inside.is_file() else name
 
 
 def convert_tsv(row: Row) -> EvalItem:
