@@ -252,6 +252,19 @@ def test_mathverse(tmp_path):
     assert mc.meta["subject"] == "Plane Geometry" and decodes(vision.images[0])
 
 
+def test_mathverse_several_correct_letters_load(tmp_path):
+    q = "Which are right?\nChoices:\nA:1\nB:2\nC:3\nD:4"
+    rows = [
+        mathverse_row("1", "Text Lite", q, "A, B", "multi-choice"),
+        mathverse_row("2", "Text Lite", q, "BD", "multi-choice"),
+        mathverse_row("3", "Text Lite", q, "F", "multi-choice"),  # no option F: skipped, the rest loads
+    ]
+    f = write_parquet(tmp_path / "testmini.parquet", rows, MATHVERSE)
+    items = BENCHMARKS["mathverse"](tmp_path)
+    assert [i.answers for i in items] == [["A, B"], ["BD"]] and items[0].choices == ["1", "2", "3", "4"]
+    assert_skipped(items, f, 3, "neither an option letter")
+
+
 def test_mathverse_corrupt_image(tmp_path):
     rows = [mathverse_row("1", "Text Lite", "Find x.", "2", "free-form", image=CORRUPT)]
     f = write_parquet(tmp_path / "testmini.parquet", rows, MATHVERSE)
@@ -920,3 +933,84 @@ def test_hub_fallback_when_online(tmp_path, monkeypatch):
         BenchmarkNotFound, match=r"(?s)loading lmms-lab/ai2d from the hub failed.*huggingface-cli download"
     ):
         load_benchmark("ai2d", data_dir=tmp_path)
+
+
+# --- VLMEvalKit TSV ------------------------------------------------------------------------------------
+
+
+def b64(color: tuple[int, int, int] = (200, 30, 30)) -> str:
+    import base64
+
+    return base64.b64encode(png(color)).decode()
+
+
+def write_tsv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """As VLMEvalKit writes its files: pandas, tab-separated, no index column."""
+    import pandas as pd
+
+    pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
+    return path
+
+
+def test_vlmevalkit_tsv_multiple_choice(tmp_path):
+    rows = [
+        {"index": 0, "question": "What colour?", "hint": "Look closely.", "A": "red", "B": "blue", "C": "green",
+         "D": None, "answer": "A", "category": "coarse perception", "l2-category": "color", "image": b64()},
+        {"index": 1, "question": "Which shape?", "hint": None, "A": "circle", "B": "square", "C": None, "D": None,
+         "answer": "B", "category": "fine-grained perception", "l2-category": "shape", "image": "0"},  # index 0's image
+        {"index": 2, "question": "Broken?", "hint": None, "A": "x", "B": "y", "C": None, "D": None, "answer": "A",
+         "category": "c", "l2-category": "d", "image": "!" * 80},  # not base64
+        {"index": 3, "question": "Out of range?", "hint": None, "A": "x", "B": "y", "C": None, "D": None,
+         "answer": "D", "category": "c", "l2-category": "d", "image": b64()},
+    ]  # fmt: skip
+    f = write_tsv(tmp_path / "MMStar.tsv", rows)
+    items = load_benchmark(f"mmstar={f}")
+    assert [i.id for i in items] == ["0", "1"]
+    first, second = items
+    assert first.question == "Hint: Look closely.\nWhat colour?" and first.choices == ["red", "blue", "green"]
+    assert first.answers == ["A"] and first.meta["category"] == "coarse perception"
+    assert (
+        first.meta["l2_category"] == "color" and second.images == first.images and decodes(second.images[0])
+    )
+    assert_skipped(items, f, 4, "image")  # TSV rows are numbered from 1 with the header as row 1
+    assert_skipped(items, f, 5, "neither an option letter")
+
+
+def test_vlmevalkit_tsv_per_benchmark_columns(tmp_path):
+    two_images = str([b64(), b64((0, 0, 255))])
+    hb = write_tsv(tmp_path / "HallusionBench.tsv", [
+        {"index": "VD_illusion_x_0_1_2", "question": "Is it?", "answer": "Yes", "category": "VD",
+         "l2-category": "illusion", "image": b64()},
+    ])  # fmt: skip
+    (item,) = load_benchmark(f"hallusionbench={hb}")
+    assert item.answers == ["yes"] and (item.meta["set_id"], item.meta["figure_id"], item.meta["question_id"]) == (
+        "0", "1", "2",
+    )  # fmt: skip
+    ocr = write_tsv(tmp_path / "OCRBench.tsv", [
+        {"index": 0, "question": "What is written?", "answer": "['CENTRE', 'centre']",
+         "category": "Regular Text Recognition", "image": two_images},
+    ])  # fmt: skip
+    (item,) = load_benchmark(f"ocrbench={ocr}")
+    assert item.answers == ["CENTRE", "centre"] and len(item.images) == 2
+    assert item.meta["question_type"] == "Regular Text Recognition"
+    mv = write_tsv(tmp_path / "MathVista_MINI.tsv", [
+        {"index": 1, "question": "Find the angle.", "answer": "145°", "choices": "['30°', '145°', '60°']",
+         "answer_option": "B", "question_type": "multi_choice", "answer_type": "text", "precision": None,
+         "task": "geometry problem solving", "skills": "['geometry reasoning']", "image": b64()},
+        {"index": 2, "question": "How long?", "answer": "1.45", "choices": "[]", "question_type": "free_form",
+         "answer_type": "float", "precision": 2.0, "task": "figure QA", "skills": "['arithmetic reasoning']",
+         "image": b64()},
+    ])  # fmt: skip
+    mc, flt = load_benchmark(f"mathvista={mv}")
+    assert mc.choices == ["30°", "145°", "60°"] and mc.meta["skills"] == ["geometry reasoning"]
+    assert (flt.choices, flt.answer_type, flt.precision) == (None, "float", 2)
+
+
+def test_vlmevalkit_tsv_of_an_unregistered_benchmark(tmp_path):
+    f = write_tsv(tmp_path / "Other.tsv", [
+        {"index": 7, "question": "Q?", "A": "yes", "B": "no", "answer": "B", "image": b64()},
+        {"index": 8, "question": "How many?", "A": None, "B": None, "answer": "3", "image": b64()},
+    ])  # fmt: skip
+    mc, free = load_benchmark(f"other={f}")
+    assert (mc.benchmark, mc.id, mc.choices, mc.answers) == ("other", "7", ["yes", "no"], ["B"])
+    assert free.choices is None and free.answers == ["3"]
