@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from avr.eval.benchmarks import load_benchmark
+from avr.eval.benchmarks import breakdown_fields, load_benchmark
+from avr.eval.metrics import compute_metrics
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real"
 
@@ -77,6 +78,17 @@ def test_logicvista_excerpt(tmp_path):
     assert by_id["v1_1"].answers == ["A, C"] and by_id["v1_1"].meta["broad_capability"] == ["diagram"]
     assert by_id["v1_1"].meta["specific_capability"] == ["rule based pattern"]
     assert {i.answers[0] for i in items} >= {"3", "G", "B, D"}
+    # per-category tables come out of the real fields
+    rows = [
+        {"benchmark": "logicvista", "format": 1, "correct": True, "tokens": 3, "meta": i.meta} for i in items
+    ]
+    bd = compute_metrics(rows, {"logicvista": breakdown_fields("logicvista")})["benchmarks"]["logicvista"][
+        "breakdown"
+    ]
+    assert (
+        set(bd) == {"skill", "broad_capability", "specific_capability"}
+        and bd["broad_capability"]["diagram"]["n"]
+    )
 
 
 def test_mathvision_excerpt_with_real_images(tmp_path):
