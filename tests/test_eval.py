@@ -69,6 +69,18 @@ def test_baseline_comparison_is_per_benchmark():
     assert c["overall"]["token_reduction"] == pytest.approx(0.5) and c["overall"]["accuracy_change"] == 0.5
 
 
+def test_report_rows_compare_each_benchmark_with_its_own_baseline():
+    from avr.eval.report import metrics_table
+
+    run = compute_metrics([_row("a", 1, True, 10), _row("b", 1, True, 50)])
+    base = compute_metrics([_row("a", 3, True, 40), _row("b", 3, False, 100)])
+    table = metrics_table(run, against_baseline(run, base))
+    # a: 1 - 10/40 = 75% fewer tokens, no accuracy change; b: 50% fewer, +100 points; overall: 1 - 30/70
+    assert "| a | 1 | 100.0 | 10.0 | 10.0 | 100.0 | 0.0 | 0.0 | 0.0 | 75.0 | 0.0 |" in table
+    assert "| b | 1 | 100.0 | 50.0 | 50.0 | 100.0 | 0.0 | 0.0 | 0.0 | 50.0 | 100.0 |" in table
+    assert "| **overall** | 2 | 100.0 | 30.0 | 30.0 | 100.0 | 0.0 | 0.0 | 0.0 | 57.1 | 50.0 |" in table
+
+
 def _lrow(level, fmt: int, correct: bool, tokens: int, bench: str = "a", **meta) -> dict:
     return {**_row(bench, fmt, correct, tokens), "meta": {"level": level, **meta}}
 
