@@ -1,5 +1,8 @@
 """The math-verify child process of ``avr.grading``: one JSON request a line in, ``1``/``0`` out.
 
+A request is ``[gold, pred]`` or ``[gold, pred, float_rounding]`` (decimal places math-verify rounds
+floats to before comparing; default 6).
+
 Run as ``python -m avr._math_worker``. A plain subprocess (not multiprocessing) so that it starts
 the same way from any parent: a script without a main guard, a thread, or a Ray worker.
 """
@@ -29,10 +32,11 @@ def main() -> None:
     out.flush()
     for line in sys.stdin.buffer:
         try:
-            gold, pred = json.loads(line)
+            gold, pred, *rest = json.loads(line)
+            rounding = int(rest[0]) if rest else 6
             g = parse(gold if "$" in gold else f"${gold}$", parsing_timeout=None)
             p = parse(pred if "$" in pred else f"${pred}$", parsing_timeout=None)
-            ok = bool(g) and bool(p) and bool(verify(g, p, timeout_seconds=None))
+            ok = bool(g) and bool(p) and bool(verify(g, p, float_rounding=rounding, timeout_seconds=None))
         except Exception:
             ok = False
         out.write(b"1\n" if ok else b"0\n")

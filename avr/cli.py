@@ -143,7 +143,7 @@ def _parse_sets(pairs: list[str]) -> dict:
 
 def _cmd_data_annotate(args: argparse.Namespace) -> int:
     from avr.data.annotate import AnnotateConfig, annotate
-    from avr.eval.backends import Decoding, make_backend
+    from avr.generation import Decoding, make_backend
 
     cfg = AnnotateConfig.load(args.config, _parse_sets(args.set))
     for p in [args.model, args.teacher]:
@@ -176,14 +176,20 @@ def _print_metrics(run_dir: Path, metrics: dict) -> None:
     from avr.eval.report import metrics_table
 
     print(metrics_table(metrics, metrics.get("baseline")))
+    sc = metrics.get("scoring") or {}
+    print(
+        f"scoring: {sc.get('profile')}; rule verdict where the reference asks a judge: {sc.get('needs_judge', 0)} "
+        f"items; grading timeouts retried: {sc.get('grading_timeouts', 0)}; rows skipped at load: "
+        f"{metrics.get('skipped', 0)}"
+    )
     print(f"report: {run_dir / 'report.md'} (plots: format_mix.png, accuracy_vs_tokens.png)")
 
 
 def _cmd_eval_run(args: argparse.Namespace) -> int:
-    from avr.eval.backends import Decoding
     from avr.eval.benchmarks import load_benchmark
     from avr.eval.modes import parse_mode
     from avr.eval.runner import run_eval
+    from avr.generation import Decoding
 
     mode = parse_mode(args.mode)
     if not Path(args.model).exists():
@@ -196,11 +202,13 @@ def _cmd_eval_run(args: argparse.Namespace) -> int:
         max_pixels=args.max_pixels,
         seed=args.seed,
     )
-    items = []
+    items, skipped = [], []
     for spec in [s for s in args.benchmarks.split(",") if s.strip()]:
         loaded = load_benchmark(spec.strip(), data_dir=args.data_dir, limit=args.limit)
-        print(f"{spec.strip()}: {len(loaded)} items")
+        note = f" ({len(loaded.skipped)} rows skipped: see skipped.jsonl)" if loaded.skipped else ""
+        print(f"{spec.strip()}: {len(loaded)} items{note}")
         items += loaded
+        skipped += loaded.skipped
     metrics = run_eval(
         args.model,
         items,
@@ -214,6 +222,8 @@ def _cmd_eval_run(args: argparse.Namespace) -> int:
         tensor_parallel_size=args.tensor_parallel_size,
         judge=_judge(args),
         baseline=Path(args.baseline) if args.baseline else None,
+        profile=args.scoring,
+        skipped=skipped,
     )
     _print_metrics(Path(args.out), metrics)
     return 0
@@ -223,7 +233,10 @@ def _cmd_eval_score(args: argparse.Namespace) -> int:
     from avr.eval.runner import score_run
 
     metrics = score_run(
-        Path(args.run_dir), judge=_judge(args), baseline=Path(args.baseline) if args.baseline else None
+        Path(args.run_dir),
+        judge=_judge(args),
+        baseline=Path(args.baseline) if args.baseline else None,
+        profile=args.scoring,
     )
     _print_metrics(Path(args.run_dir), metrics)
     return 0
@@ -239,6 +252,15 @@ def _cmd_eval_compare(args: argparse.Namespace) -> int:
 
 
 def _add_judge_args(p: argparse.ArgumentParser) -> None:
+    from avr.eval.scoring import DEFAULT_PROFILE, PROFILES
+
+    p.add_argument(
+        "--scoring",
+        choices=PROFILES,
+        default=DEFAULT_PROFILE,
+        help="whose rule grades: vlmevalkit (the paper's toolkit), official (the benchmark authors' "
+        "scorer), strict (the training grader)",
+    )
     p.add_argument("--judge-url", default=None, help="optional LLM judge: OpenAI-compatible base URL")
     p.add_argument("--judge-model", default=None, help="model name served at --judge-url")
     p.add_argument("--baseline", default=None, help="another run dir: report token reduction and acc change")

@@ -14,6 +14,11 @@ An empty answer is never correct. No call ever evaluates the answer as code. Eve
 within ``timeout`` seconds (default 1 s) in any thread or Ray worker: the pure checks are
 linear-time on inputs capped at ``MAX_ANSWER_CHARS``, and math-verify, the only check that can run
 long (sympy), runs in a child process that is killed at the deadline; signals are never used.
+
+A deadline that passes is not a verdict: ``grade`` says ``timed_out`` so that evaluation can retry
+with a longer deadline and training can count it (``is_correct`` reads it as wrong). Typographic
+forms that NFKC leaves alone (the Unicode minus sign, curly quotes, the multiplication sign) are
+read as their ASCII forms first.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 
 from avr.formats import OPTION_LETTERS
@@ -51,6 +57,31 @@ _WRAPPERS = [
     re.compile(r"^\\\[(.*)\\\]$", re.DOTALL),
     re.compile(r"^\\text\{(.*)\}$", re.DOTALL),
 ]
+
+
+# Characters NFKC keeps but a reader takes for ASCII: U+2212 MINUS SIGN is "-", "×" is "*"...
+_TYPOGRAPHIC = str.maketrans(
+    {
+        "\u2212": "-",  # minus sign
+        "\u2010": "-",  # hyphen
+        "\u2011": "-",  # non-breaking hyphen
+        "\u2012": "-",  # figure dash
+        "\u2013": "-",  # en dash, common as a minus in typeset numbers
+        "\u00d7": "*",  # multiplication sign
+        "\u22c5": "*",  # dot operator
+        "\u00f7": "/",  # division sign
+        "\u2215": "/",  # division slash
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+    }
+)
+
+
+def ascii_forms(s: str) -> str:
+    """NFKC, then the typographic variants NFKC leaves alone, as ASCII (U+2212 -> "-")."""
+    return unicodedata.normalize("NFKC", s).translate(_TYPOGRAPHIC)
 
 
 def strip_wrappers(s: str) -> str:
@@ -222,13 +253,14 @@ class _MathChild:
             self._proc.wait()
         self._proc, self._buf = None, b""
 
-    def ask(self, gold: str, pred: str, deadline: float) -> bool | None:
+    def ask(self, gold: str, pred: str, deadline: float, float_rounding: int | None = None) -> bool | None:
         """The verdict, or None when the child failed or ran past the deadline (it is then killed)."""
+        request = [gold, pred] if float_rounding is None else [gold, pred, float_rounding]
         try:
             if not self.ensure_started(max(0.0, deadline - time.monotonic())):
                 self.kill()
                 return None
-            self._proc.stdin.write(json.dumps([gold, pred]).encode() + b"\n")
+            self._proc.stdin.write(json.dumps(request).encode() + b"\n")
             self._proc.stdin.flush()
             line = self._readline(deadline)
             if line is None:
@@ -255,7 +287,7 @@ class _MathVerifier:
         self._cond = threading.Condition()
         self._idle: list[_MathChild] = []
         self._count = 0  # children in existence (idle or busy)
-        self._cache: dict[tuple[str, str], bool] = {}
+        self._cache: dict[tuple[str, str, int | None], bool] = {}
 
     def _checkout(self, deadline: float) -> _MathChild | None:
         with self._cond:
@@ -289,21 +321,21 @@ class _MathVerifier:
             if child is not None:
                 self._checkin(child)
 
-    def equal(self, gold: str, pred: str, deadline: float) -> bool:
-        """math-verify's verdict, or False when the deadline passes (the child is then replaced).
+    def equal(self, gold: str, pred: str, deadline: float, float_rounding: int | None = None) -> bool | None:
+        """math-verify's verdict, or None when the deadline passes (the child is then replaced).
 
         Verdicts are cached: the n rollouts of a prompt often repeat an answer. A timeout is not
         cached, so a pair cut short under load is tried again next time.
         """
-        key = (gold, pred)
+        key = (gold, pred, float_rounding)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         child = self._checkout(deadline)
         if child is None:
-            return False
+            return None
         try:
-            verdict = child.ask(gold, pred, deadline)
+            verdict = child.ask(gold, pred, deadline, float_rounding)
         finally:
             self._checkin(child)
         if verdict is not None:
@@ -311,7 +343,7 @@ class _MathVerifier:
                 if len(self._cache) >= MATH_CACHE_SIZE:
                     self._cache.pop(next(iter(self._cache)))
                 self._cache[key] = verdict
-        return bool(verdict)
+        return verdict
 
     def close(self) -> None:
         with self._cond:
@@ -341,6 +373,47 @@ def ground_truths(ground_truth: str | Sequence[str] | None) -> list[str]:
     return [str(g).strip() for g in items if g is not None and str(g).strip()]
 
 
+@dataclass(frozen=True)
+class Grade:
+    """A verdict, and whether a deadline cut it short (then ``correct`` is False but not a verdict)."""
+
+    correct: bool
+    timed_out: bool = False
+
+
+def grade(
+    answer: str,
+    ground_truth: str | Sequence[str],
+    choices: Sequence[str] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    float_rounding: int | None = None,
+) -> Grade:
+    """Like ``is_correct``, but a math-verify call that ran out of time says so instead of "wrong".
+
+    ``float_rounding`` (decimal places) is passed to math-verify for references that compare numbers
+    rounded (MATH-V's scorer rounds both sides to 2 places); None keeps math-verify's default.
+    """
+    # The checks stop at the deadline; killing a runaway math child takes a little more, kept in reserve.
+    deadline = time.monotonic() + max(0.0, timeout - KILL_RESERVE)
+    if not isinstance(answer, str):
+        return Grade(False)
+    answer = ascii_forms(answer).strip()
+    if not answer or len(answer) > MAX_ANSWER_CHARS:
+        return Grade(False)
+    golds = [ascii_forms(g) for g in ground_truths(ground_truth)]
+    choices = [ascii_forms(str(c)) for c in choices] if choices is not None and len(choices) > 0 else None
+    timed_out = False
+    for gold in golds:
+        verdict = _matches(answer, gold, choices, deadline, float_rounding)
+        if verdict:
+            return Grade(True)
+        timed_out = timed_out or verdict is None
+        if time.monotonic() >= deadline:
+            return Grade(False, timed_out=timed_out or gold is not golds[-1])
+    return Grade(False, timed_out=timed_out)
+
+
 def is_correct(
     answer: str,
     ground_truth: str | Sequence[str],
@@ -349,24 +422,13 @@ def is_correct(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> bool:
     """True when ``answer`` matches one of the acceptable ground truths (see the module docstring)."""
-    # The checks stop at the deadline; killing a runaway math child takes a little more, kept in reserve.
-    deadline = time.monotonic() + max(0.0, timeout - KILL_RESERVE)
-    if not isinstance(answer, str):
-        return False
-    answer = answer.strip()
-    if not answer or len(answer) > MAX_ANSWER_CHARS:
-        return False
-    golds = ground_truths(ground_truth)
-    choices = [str(c) for c in choices] if choices is not None and len(choices) > 0 else None
-    for gold in golds:
-        if _matches(answer, gold, choices, deadline):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-    return False
+    return grade(answer, ground_truth, choices, timeout=timeout).correct
 
 
-def _matches(answer: str, gold: str, choices: list[str] | None, deadline: float) -> bool:
+def _matches(
+    answer: str, gold: str, choices: list[str] | None, deadline: float, float_rounding: int | None = None
+) -> bool | None:
+    """True, False, or None when math-verify ran out of time."""
     if choices:
         g = gold_letter(gold, choices)
         if g is not None:
@@ -380,6 +442,6 @@ def _matches(answer: str, gold: str, choices: list[str] | None, deadline: float)
         # string is equal without asking math-verify.
         if _WS.sub("", a) == _WS.sub("", g):
             return True
-        return _MATH.equal(g, a, deadline)
+        return _MATH.equal(g, a, deadline, float_rounding)
     ta = normalize_text(a)
     return bool(ta) and ta == normalize_text(g)  # plain words, or a number against words

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from avr.formats import parse
-from avr.grading import ground_truths, is_correct
+from avr.grading import grade, ground_truths
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "train_configs" / "reward"
 
@@ -93,6 +93,8 @@ class RewardResult:
     base: float  # score without the diversity bonus
     diversity_bonus: float = 0.0
     valid_ground_truth: bool = True
+    # math-verify ran past grading_timeout: graded wrong, but unknown; counted, never hidden
+    grading_timed_out: bool = False
 
     def as_dict(self) -> dict[str, float | int | bool]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -131,14 +133,28 @@ def score_response(
         r = config.malformed_reward
         return RewardResult(r, 0, False, length, 1.0, 0.0, r, valid_ground_truth=valid_gt)
     lf = length_factor(length, config)
-    correct = valid_gt and is_correct(parsed.answer, ground_truth, choices, timeout=config.grading_timeout)
+    verdict = (
+        grade(parsed.answer, ground_truth, choices, timeout=config.grading_timeout) if valid_gt else None
+    )
+    correct = bool(verdict and verdict.correct)
+    timed_out = bool(verdict and verdict.timed_out)
     if correct:
         term = config.bonus[parsed.format]
         base = (1.0 + term) * lf
     else:
         term = config.penalty[parsed.format]
         base = term * lf if config.length_on_penalty else term
-    return RewardResult(base, parsed.format, correct, length, lf, term, base, valid_ground_truth=valid_gt)
+    return RewardResult(
+        base,
+        parsed.format,
+        correct,
+        length,
+        lf,
+        term,
+        base,
+        valid_ground_truth=valid_gt,
+        grading_timed_out=timed_out,
+    )
 
 
 def diversity_bonuses(
@@ -208,7 +224,9 @@ def score_batch(
 
 
 def summarize(results: Sequence[RewardResult], *, prefix: str = "avr/") -> dict[str, float]:
-    """Per-step metrics: share, accuracy and mean length of each format; the mean of each term."""
+    """Per-step metrics: share, accuracy and mean length of each format; the mean of each term; how
+    many responses math-verify could not grade in time (graded wrong: a rising count means the
+    grading deadline, not the policy, is costing reward)."""
     n = len(results)
     if not n:
         return {}
@@ -224,4 +242,5 @@ def summarize(results: Sequence[RewardResult], *, prefix: str = "avr/") -> dict[
         out[f"{prefix}mean_{term}"] = sum(getattr(r, term) for r in results) / n
     out[f"{prefix}accuracy"] = sum(r.correct for r in results) / n
     out[f"{prefix}invalid_ground_truth"] = float(sum(not r.valid_ground_truth for r in results))
+    out[f"{prefix}grading_timeouts"] = float(sum(r.grading_timed_out for r in results))
     return out

@@ -12,7 +12,7 @@ from helpers.kill import kill_after_lines
 
 from avr.data.annotate import OUTPUT, REPORT, AnnotateConfig, annotate, choose_format
 from avr.data.records import read_records
-from avr.eval.backends import Generation, _cut_at_stop
+from avr.generation import Generation, _cut_at_stop
 
 CFG = AnnotateConfig(samples=4, direct_pass_rate=0.75, perception_pass_rate=0.5, batch_size=2)
 

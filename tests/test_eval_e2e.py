@@ -10,10 +10,10 @@ import pytest
 from helpers.kill import kill_after_lines
 
 from avr.cli import main
-from avr.eval.backends import Decoding, HFBackend
 from avr.eval.benchmarks import load_benchmark
 from avr.eval.modes import parse_mode
 from avr.eval.runner import PREDICTIONS, read_predictions, run_eval
+from avr.generation import Decoding, HFBackend
 
 pytestmark = pytest.mark.e2e
 

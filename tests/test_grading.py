@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from avr.grading import ground_truths, is_correct, parse_number, warm_up
+from avr.grading import grade, ground_truths, is_correct, parse_number, warm_up
 
 CH = ["red", "blue", "green", "yellow"]
 
@@ -93,10 +93,45 @@ def test_long_answers_and_non_strings_are_wrong():
 
 
 @pytest.mark.parametrize(
-    "s, value", [("1,234.5", 1234.5), ("-7", -7), ("3/4", 0.75), ("\\dfrac{1}{4}", 0.25)]
+    "s, value",
+    [
+        ("1,234.5", 1234.5),
+        ("-7", -7),
+        ("3/4", 0.75),
+        ("\\dfrac{1}{4}", 0.25),
+        # the sign of a negative fraction, wherever it is written
+        ("-3/4", -0.75),
+        ("3/-4", -0.75),
+        ("-\\frac{3}{4}", -0.75),
+        ("\\frac{-3}{4}", -0.75),
+        ("-\\dfrac{3}{4}", -0.75),
+        ("$-\\frac{3}{4}$", -0.75),
+    ],
 )
 def test_parse_number(s, value):
     assert float(parse_number(s)[0]) == value
+
+
+@pytest.mark.parametrize(
+    "answer, gt, expected",
+    [
+        ("-1/2", "1/2", False),
+        ("1/2", "-1/2", False),
+        ("-\\frac{1}{2}", "\\frac{1}{2}", False),
+        ("\\frac{1}{2}", "-\\frac{1}{2}", False),
+        ("-\\frac{1}{2}", "-0.5", True),
+        ("\\frac{-1}{2}", "-1/2", True),
+        # typographic forms NFKC leaves alone grade as their ASCII forms
+        ("\u22125", "-5", True),
+        ("\u22125", "5", False),
+        ("\u2212\\frac{1}{2}", "-0.5", True),
+        ("x \u2212 1", "x-1", True),
+        ("\u201cyes\u201d", "yes", True),
+        ("3\u00d74", "3*4", True),
+    ],
+)
+def test_signs_and_typographic_minus(answer, gt, expected):
+    assert is_correct(answer, gt) is expected
 
 
 @pytest.mark.parametrize("s", ["12 apples", "1/0", "x", "", "1e5000", "1.2.3"])
@@ -116,6 +151,9 @@ def test_runaway_math_is_cut_at_the_deadline_and_the_worker_recovers():
     t0 = time.monotonic()
     assert is_correct(*SLOW) is False
     assert time.monotonic() - t0 < 1.0
+    assert grade(*SLOW) == grade(*SLOW, timeout=0.5)  # both cut short, and they say so
+    assert grade(*SLOW).timed_out and not grade(*SLOW).correct
+    assert grade("x+2", "x+1").timed_out is False  # a real "no" is not a timeout
     assert is_correct("\\frac{\\sqrt{2}}{2}", "\\sqrt{2}/2") is True  # a fresh child took over
 
 
@@ -187,7 +225,7 @@ def test_concurrent_math_calls_do_not_queue_behind_a_slow_one():
         t = threading.Thread(target=single.equal, args=("slow", "y", time.monotonic() + 5))
         t.start()
         time.sleep(0.3)
-        assert single.equal("a", "a", time.monotonic() + 0.2) is False and single.children == 1
+        assert single.equal("a", "a", time.monotonic() + 0.2) is None and single.children == 1  # unknown
         t.join()
         single.close()
     finally:

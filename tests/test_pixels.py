@@ -24,7 +24,7 @@ def test_sft_recipes_use_the_bounds(recipe):
 
 def test_eval_defaults_are_the_bounds():
     from avr.cli import build_parser
-    from avr.eval.backends import Decoding
+    from avr.generation import Decoding
 
     assert (Decoding().min_pixels, Decoding().max_pixels) == (IMAGE_MIN_PIXELS, IMAGE_MAX_PIXELS)
     args = build_parser().parse_args(["eval", "run", "--model", "m", "--benchmarks", "b", "--out", "o"])

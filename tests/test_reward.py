@@ -114,6 +114,17 @@ def test_score_batch_composes_both_halves():
     assert m["avr/accuracy"] == 0.5 and m["avr/invalid_ground_truth"] == 0.0
 
 
+def test_grading_timeouts_are_counted_not_hidden():
+    slow_gold, slow_pred = "(x+1)^{100000}", "(x+2)^{99999}"  # sympy would expand this for a long time
+    cfg = RewardConfig.from_dict({"grading_timeout": 0.5})
+    res = score_batch(
+        [F1.format(slow_pred), F1.format("2")], [slow_gold, "2"], [0, 0], step=0, total_steps=1,
+        lengths=[3, 3], config=cfg,
+    )  # fmt: skip
+    assert res[0].grading_timed_out and not res[0].correct and not res[1].grading_timed_out
+    assert summarize(res)["avr/grading_timeouts"] == 1.0 and summarize(res[1:])["avr/grading_timeouts"] == 0.0
+
+
 def test_lengths_are_required_without_a_tokenizer():
     with pytest.raises(ValueError, match="no lengths given"):
         score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, config=PAPER)

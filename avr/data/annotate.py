@@ -24,9 +24,9 @@ from typing import Any
 from tqdm import tqdm
 
 from avr.data.records import Record, place_image, read_records
-from avr.eval.backends import Backend, GenRequest
 from avr.eval.modes import CLOSE, PREFILL, run_forced
 from avr.formats import FORMAT_BLOCKS, parse
+from avr.generation import Backend, GenRequest
 from avr.grading import is_correct
 from avr.io import exclusive_lock, read_appended_jsonl, write_report
 

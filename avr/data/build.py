@@ -382,7 +382,7 @@ class Build:
         return file, self.steps.run(f"annotate.{spec.key}", key, [file], run)
 
     def _annotation_backends(self, cfg: Any) -> tuple[Any, Any]:
-        from avr.eval.backends import Decoding, make_backend
+        from avr.generation import Decoding, make_backend
 
         ann = self.recipe.annotate
         decoding = Decoding(max_new_tokens=cfg.max_new_tokens, seed=ann.seed)

@@ -23,7 +23,8 @@ class EvalItem:
     images: list[bytes]  # encoded image files (PNG/JPEG/...), decoded only by the backend
     answers: list[str]
     choices: list[str] | None = None
-    answer_type: str | None = None  # "multi_choice" | "integer" | "float" | "text" | "yes_no" | None
+    # "multi_choice" | "integer" | "float" | "text" | "list" | "yes_no" | "letters" (LogicVista) | None
+    answer_type: str | None = None
     precision: int | None = None  # decimal places for float answers (MathVista)
     unit: str | None = None  # e.g. "cm"; stripped from predictions before grading
     meta: dict[str, Any] = field(default_factory=dict)  # subject, category, split... for breakdowns

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from avr.eval.backends import Backend, GenRequest
 from avr.eval.items import EvalItem
 from avr.formats import parse
+from avr.generation import Backend, GenRequest
 from avr.grading import is_correct
 
 OPEN = {"perception": "<perception>", "reasoning": "<reasoning>", "answer": "<answer>"}

@@ -60,6 +60,75 @@ def per_format_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def breakdown_table(field: str, values: dict[str, Any]) -> str:
+    """One row per value of a meta field (level, subject...): n, accuracy, tokens and format shares."""
+    names = [FORMAT_NAMES[f] for f in (1, 2, 3)]
+    head = [field, "n", "acc %", "mean tok", *[f"{n} %" for n in names], "malformed %"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for value, b in values.items():
+        cells = [
+            value.replace("|", "\\|"),
+            str(b["n"]),
+            _pct(b["accuracy"]),
+            _num(b["mean_tokens"]),
+            *[_pct(b["formats"][n]["share"]) for n in names],
+            _pct(b["malformed_rate"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def breakdown_sections(metrics: dict[str, Any]) -> list[str]:
+    """A markdown section per benchmark and breakdown field, in the order the metrics hold them."""
+    out: list[str] = []
+    for name, b in metrics["benchmarks"].items():
+        for field, values in (b.get("breakdown") or {}).items():
+            out += [f"## {name} by {field}", "", breakdown_table(field, values), ""]
+    return out
+
+
+def scoring_section(metrics: dict[str, Any], skipped: list[dict[str, Any]] | None = None) -> list[str]:
+    """Whose rule graded, what a judge would have decided, grading timeouts, rows not loaded."""
+    sc = metrics.get("scoring") or {}
+    if not sc:
+        return []
+    judge = "an LLM judge where the reference asks one" if sc.get("judge") else "no judge"
+    lines = [
+        "## Scoring",
+        "",
+        f"- profile: `{sc.get('profile')}` ({judge})",
+        f"- items where the reference asks a GPT judge and the rule's verdict was used: {sc.get('needs_judge', 0)}",
+        f"- items decided by the judge: {sc.get('judged', 0)}",
+        f"- grading calls past their deadline, retried with a longer one: {sc.get('grading_timeouts', 0)} "
+        f"(still unresolved, graded wrong: {sc.get('grading_unresolved', 0)})",
+        f"- benchmark rows skipped at load: {metrics.get('skipped', 0)}"
+        + (" (listed in skipped.jsonl)" if skipped else ""),
+        "",
+        "| benchmark | n | rule only, judge wanted | judged | timeouts | unresolved | skipped rows |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, b in metrics["benchmarks"].items():
+        c = b.get("scoring") or {}
+        lines.append(
+            f"| {name} | {b.get('n', 0)} | {c.get('needs_judge', 0)} | {c.get('judged', 0)} | "
+            f"{c.get('grading_timeouts', 0)} | {c.get('grading_unresolved', 0)} | {b.get('skipped', 0)} |"
+        )
+    refs = [
+        (name, b["reference_metrics"])
+        for name, b in metrics["benchmarks"].items()
+        if b.get("reference_metrics")
+    ]
+    for name, ref in refs:
+        lines += ["", f"{name}: " + ", ".join(f"{k} {_pct(v)}%" for k, v in ref.items())]
+    if skipped:
+        lines += ["", "First skipped rows:", ""]
+        lines += [
+            f"- {s.get('benchmark')}: {s.get('file')} row {s.get('row')}: {s.get('reason')}"
+            for s in skipped[:10]
+        ]
+    return [*lines, ""]
+
+
 def _shown_path(path: str | None) -> str | None:
     """A path under the working directory is shown relative to it, so a shared report names no home."""
     if not path:
@@ -136,6 +205,7 @@ def write_run_report(
     run_info: dict[str, Any],
     comparison: dict[str, Any] | None = None,
     baseline: dict[str, Any] | None = None,
+    skipped: list[dict[str, Any]] | None = None,
 ) -> Path:
     """metrics.json, report.md, format_mix.png and accuracy_vs_tokens.png in ``run_dir``."""
     write_json(run_dir / "metrics.json", {**metrics, "run": run_info, "baseline": comparison})
@@ -150,14 +220,17 @@ def write_run_report(
         f"- model: `{_shown_path(run_info.get('model'))}`",
         f"- mode: `{run_info.get('mode')}`, backend: `{run_info.get('backend')}`",
         f"- decoding: {json.dumps(run_info.get('decoding', {}))}",
+        f"- scoring profile: `{(metrics.get('scoring') or {}).get('profile', '-')}`",
         "- tokens: every output token of the work the mode did (all samples and forced tags)",
         "",
         metrics_table(metrics, comparison),
         "",
+        *scoring_section(metrics, skipped),
         "## Per format (all benchmarks)",
         "",
         per_format_table(metrics),
         "",
+        *breakdown_sections(metrics),
         "![accuracy vs tokens](accuracy_vs_tokens.png)",
         "",
         "![format mix](format_mix.png)",

@@ -3,7 +3,8 @@
 ``predictions.jsonl`` is appended batch by batch and fsynced, so a killed run loses at most the batch
 in flight; a rerun skips every (benchmark, id) already there. ``run.json`` pins the model, mode and
 decoding of a run directory: resuming with other settings would mix two runs in one table, so it is
-an error that names the differing key.
+an error that names the differing key. ``skipped.jsonl`` lists the benchmark rows that could not be
+loaded (benchmark, file, row, reason); the report counts them.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from typing import Any
 
 from tqdm import tqdm
 
-from avr.eval.backends import Backend, Decoding
 from avr.eval.items import EvalItem
-from avr.eval.metrics import against_baseline, compute_metrics
+from avr.eval.metrics import against_baseline, compute_metrics, scoring_summary
 from avr.eval.modes import Mode, run_mode
-from avr.eval.scoring import Judge, score_prediction
+from avr.eval.scoring import DEFAULT_PROFILE, Judge, check_profile, score_prediction
+from avr.generation import Backend, Decoding
 from avr.io import exclusive_lock, read_appended_jsonl, write_json, write_jsonl
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
+SKIPPED = "skipped.jsonl"
 PINNED = ("model", "mode", "decoding", "instruction", "consensus_temperature")
 
 
@@ -45,6 +47,22 @@ def _check_run_info(run_dir: Path, info: dict[str, Any]) -> None:
                 )
         info = {**info, "benchmarks": sorted(set(old.get("benchmarks", [])) | set(info["benchmarks"]))}
     write_json(path, info)
+
+
+def write_skipped(run_dir: Path, skipped: list[Any], benchmarks: set[str]) -> Path:
+    """skipped.jsonl: this load's skipped rows, plus earlier ones of benchmarks not loaded this time."""
+    path = run_dir / SKIPPED
+    kept = [r for r in read_skipped(run_dir) if r.get("benchmark") not in benchmarks]
+    rows = kept + [s.to_json() if hasattr(s, "to_json") else dict(s) for s in skipped]
+    write_jsonl(path, rows)
+    return path
+
+
+def read_skipped(run_dir: Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / SKIPPED
+    if not path.is_file():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
 def _prediction(item: EvalItem, out: dict[str, Any], mode: Mode) -> dict[str, Any]:
@@ -112,20 +130,39 @@ def _append_predictions(
             bar.update(len(batch))
 
 
-def score_run(run_dir: Path, *, judge: Judge | None = None, baseline: Path | None = None) -> dict[str, Any]:
-    """Grade predictions.jsonl, write scored.jsonl, metrics.json, report.md and the plots."""
+def score_run(
+    run_dir: Path,
+    *,
+    judge: Judge | None = None,
+    baseline: Path | None = None,
+    profile: str = DEFAULT_PROFILE,
+) -> dict[str, Any]:
+    """Grade predictions.jsonl under a scoring profile; write scored.jsonl, metrics.json, report.md, plots."""
+    from avr.eval.benchmarks import aggregate, breakdown_fields
     from avr.eval.report import write_run_report
 
+    check_profile(profile)
     run_dir = Path(run_dir)
     preds = read_predictions(run_dir / PREDICTIONS)
     if not preds:
         raise FileNotFoundError(f"{run_dir / PREDICTIONS}: no predictions to score")
     scored = [
-        score_prediction(p, judge=judge)
-        for p in tqdm(preds, desc="scoring", unit="item", disable=len(preds) < 200)
+        score_prediction(p, judge=judge, profile=profile)
+        for p in tqdm(preds, desc=f"scoring ({profile})", unit="item", disable=len(preds) < 200)
     ]
     write_jsonl(run_dir / "scored.jsonl", scored)
-    metrics = compute_metrics(scored)
+    names = sorted({p["benchmark"] for p in scored})
+    metrics = compute_metrics(scored, {name: breakdown_fields(name) for name in names})
+    skipped = read_skipped(run_dir)
+    for name, b in metrics["benchmarks"].items():
+        rows = [r for r in scored if r["benchmark"] == name]
+        b["scoring"] = scoring_summary(rows)
+        b["skipped"] = sum(s.get("benchmark") == name for s in skipped)
+        reference = aggregate(name, rows)
+        if reference:
+            b["reference_metrics"] = reference
+    metrics["scoring"] = {"profile": profile, "judge": judge is not None, **scoring_summary(scored)}
+    metrics["skipped"] = len(skipped)
     info_path = run_dir / RUN_INFO
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
     comparison = base = None
@@ -135,7 +172,7 @@ def score_run(run_dir: Path, *, judge: Judge | None = None, baseline: Path | Non
             raise FileNotFoundError(f"{bpath}: the baseline run has no metrics; score it first")
         base = json.loads(bpath.read_text(encoding="utf-8"))
         comparison = against_baseline(metrics, base)
-    write_run_report(run_dir, metrics, info, comparison, base)
+    write_run_report(run_dir, metrics, info, comparison, base, skipped=skipped)
     return {**metrics, "baseline": comparison}
 
 
@@ -154,9 +191,13 @@ def run_eval(
     baseline: Path | None = None,
     backend_obj: Backend | None = None,
     tensor_parallel_size: int = 1,
+    profile: str = DEFAULT_PROFILE,
+    skipped: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """Generate what is missing, then score everything; returns the metrics."""
-    from avr.eval.backends import make_backend
+    """Generate what is missing, then score everything; returns the metrics.
+
+    ``skipped``: the rows the loaders left out (``Loaded.skipped``), written to skipped.jsonl."""
+    from avr.generation import make_backend
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -170,7 +211,11 @@ def run_eval(
         "consensus_temperature": consensus_temperature if mode.name == "consensus" else None,
         "benchmarks": sorted({it.benchmark for it in items}),
     }
+    check_profile(profile)
     _check_run_info(run_dir, info)
+    if skipped is None:
+        skipped = list(getattr(items, "skipped", []))
+    write_skipped(run_dir, skipped, set(info["benchmarks"]) | {s.benchmark for s in skipped})
     done = {(p["benchmark"], p["id"]) for p in read_predictions(run_dir / PREDICTIONS)}
     if any((it.benchmark, it.id) not in done for it in items):
         be = backend_obj or make_backend(
@@ -185,4 +230,4 @@ def run_eval(
             instruction=instruction,
             consensus_temperature=consensus_temperature,
         )
-    return score_run(run_dir, judge=judge, baseline=baseline)
+    return score_run(run_dir, judge=judge, baseline=baseline, profile=profile)

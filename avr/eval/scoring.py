@@ -1,7 +1,13 @@
 """Score saved predictions: format, extracted answer, correctness. No model needed.
 
 Inference and scoring are separate steps (as in VLMEvalKit): ``predictions.jsonl`` keeps the gold
-fields of each item, so ``avr eval score RUN`` can re-grade after a grader or judge change.
+fields of each item, so ``avr eval score RUN --scoring PROFILE`` can re-grade after a grader, judge
+or profile change.
+
+A scoring profile picks whose rule decides: ``vlmevalkit`` (default; the paper's toolkit),
+``official`` (the benchmark authors' own scorer) or ``strict`` (the training grader, for diagnosis).
+Each benchmark's module holds its rules (``avr.eval.benchmarks``). Where the reference asks a GPT
+judge and none is given, the rule's verdict stands and the item is counted (``needs_judge``).
 
 A malformed response still gets its answer graded when one can be found (a lone ``<answer>`` block,
 then a ``\\boxed{}``), because accuracy should measure the answer and the malformed rate the
@@ -14,11 +20,12 @@ import json
 import re
 import urllib.request
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from avr.formats import parse
-from avr.grading import is_correct, parse_number
+
+PROFILES = ("vlmevalkit", "official", "strict")
+DEFAULT_PROFILE = "vlmevalkit"
 
 _BOXED = re.compile(r"\\boxed\{")
 
@@ -53,65 +60,13 @@ def extract_answer(response: str) -> tuple[int, str | None]:
     return 0, boxed or None
 
 
-def _apply_metadata(answer: str, gold: dict[str, Any]) -> str:
-    """Honour the benchmark's answer metadata: strip the unit, round floats to the stated precision."""
-    unit = (gold.get("unit") or "").strip()
-    if unit and answer.lower().endswith(unit.lower()):
-        answer = answer[: -len(unit)].strip()
-    kind = gold.get("answer_type")
-    if kind in ("float", "integer"):
-        num = parse_number(answer)
-        if num is not None:
-            value: Fraction = num[0]
-            if kind == "integer" and value.denominator == 1:
-                return str(value.numerator)
-            precision = gold.get("precision")
-            if kind == "float" and precision is not None:
-                return f"{float(value):.{int(precision)}f}"
-    return answer
-
-
-def _gold_answers(gold: dict[str, Any]) -> list[str]:
-    answers = [str(a) for a in gold.get("answers") or []]
-    if gold.get("answer_type") == "float" and gold.get("precision") is not None:
-        rounded = []
-        for a in answers:
-            num = parse_number(a)
-            rounded.append(f"{float(num[0]):.{int(gold['precision'])}f}" if num else a)
-        answers = rounded + [a for a in answers if a not in rounded]
-    return answers
-
-
-def _relaxed_match(answer: str, golds: list[str], tol: float) -> bool:
-    """ChartQA's relaxed accuracy: a number within ``tol`` (relative) of a numeric gold answer."""
-    pred = parse_number(answer.rstrip("%").strip())
-    if pred is None:
-        return False
-    for g in golds:
-        gold = parse_number(g.rstrip("%").strip())
-        if gold is not None and abs(pred[0] - gold[0]) <= abs(gold[0]) * Fraction(tol).limit_denominator(
-            10**6
-        ):
-            return True
-    return False
-
-
-def _contains_match(answer: str, golds: list[str], *, math: bool = False) -> bool:
-    """OCRBench's rule: a gold text inside the answer, case-insensitive (math: whitespace ignored too)."""
-
-    def norm(x: str) -> str:
-        x = x.strip().lower()
-        return "".join(x.split()) if math else " ".join(x.split())
-
-    a = norm(answer)
-    return any(norm(g) and norm(g) in a for g in golds)
-
-
 @dataclass
 class Judge:
-    """An optional LLM judge on an OpenAI-compatible endpoint, for free-form answers only.
+    """An optional LLM judge on an OpenAI-compatible endpoint.
 
-    Asked only when the rule-based grader says no and the item has no options; never required.
+    Asked only where the profile's reference would ask its GPT judge and the rule said no; never
+    required. The prompt is ours (is the candidate right, given the reference answers?), not the
+    references' extraction prompts: the answer block already is the extracted answer.
     """
 
     url: str  # base URL, e.g. http://localhost:8000/v1
@@ -143,21 +98,40 @@ class Judge:
         return reply.strip().lower().startswith("yes")
 
 
-def score_prediction(pred: dict[str, Any], *, judge: Judge | None = None) -> dict[str, Any]:
-    """Add ``format``, ``answer``, ``correct`` (and ``judged``) to one prediction row."""
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown scoring profile {profile!r}; use one of {', '.join(PROFILES)}")
+    return profile
+
+
+def score_prediction(
+    pred: dict[str, Any], *, judge: Judge | None = None, profile: str = DEFAULT_PROFILE
+) -> dict[str, Any]:
+    """Add ``format``, ``answer``, ``correct``, ``scoring`` and how the verdict came about to one row:
+    ``needs_judge`` (the reference would ask a judge; the rule decided), ``judged`` (ours was asked),
+    ``grading_timeouts`` / ``grading_unresolved`` (math-verify missed its deadline, then its retry)."""
+    from avr.eval.benchmarks import score
+
+    check_profile(profile)
     fmt, answer = extract_answer(pred.get("response", ""))
-    gold = pred.get("gold", {})
-    golds = _gold_answers(gold)
-    choices = gold.get("choices")
-    correct = False
-    judged = False
+    correct = needs_judge = judged = unresolved = False
+    timeouts = 0
     if answer:
-        correct = is_correct(_apply_metadata(answer, gold), golds, choices)
-        meta = pred.get("meta") or {}
-        if not correct and meta.get("relaxed_tolerance"):
-            correct = _relaxed_match(answer, golds, float(meta["relaxed_tolerance"]))
-        if not correct and meta.get("match") == "contains":
-            correct = _contains_match(answer, golds, math=meta.get("dataset") == "HME100k")
-        if not correct and judge is not None and not choices:
-            correct, judged = judge(pred.get("question", ""), answer, golds), True
-    return {**pred, "format": fmt, "answer": answer, "correct": bool(correct), "judged": judged}
+        verdict = score(answer, pred, profile)
+        correct, needs_judge = verdict.correct, verdict.needs_judge
+        timeouts, unresolved = verdict.timeouts, verdict.unresolved
+        if needs_judge and not correct and judge is not None:
+            gold = pred.get("gold") or {}
+            golds = [str(a) for a in gold.get("answers") or []]
+            correct, judged, needs_judge = judge(pred.get("question", ""), answer, golds), True, False
+    return {
+        **pred,
+        "format": fmt,
+        "answer": answer,
+        "correct": bool(correct),
+        "scoring": profile,
+        "needs_judge": bool(needs_judge),
+        "judged": judged,
+        "grading_timeouts": timeouts,
+        "grading_unresolved": bool(unresolved),
+    }

@@ -117,7 +117,7 @@ def run_sft(exp: Experiment, out: Path, model: Path, sft_data: Path) -> Path:
 
 def evaluate(exp: Experiment, model: Path, heldout: Path, run_dir: Path, mode: str) -> dict[str, Any]:
     """``avr eval`` (transformers backend) of ``model`` on the held-out items, at the training resolution."""
-    from avr.eval.backends import Decoding
+    from avr.generation import Decoding
     from avr.eval.benchmarks import load_benchmark
     from avr.eval.modes import parse_mode
     from avr.eval.runner import run_eval
