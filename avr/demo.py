@@ -70,10 +70,10 @@ def _verl_dry_run(out: Path, sft_dir: Path, rl_dir: Path) -> dict[str, Any]:
 
 def _evaluate(out: Path, runs: dict[str, tuple[Path, str]], bench: str, max_new_tokens: int) -> dict:
     """``avr eval`` (transformers backend) on the held-out benchmark for each (model, mode)."""
-    from avr.eval.backends import Decoding
     from avr.eval.benchmarks import load_benchmark
     from avr.eval.modes import parse_mode
     from avr.eval.runner import run_eval
+    from avr.generation import Decoding
 
     items = load_benchmark(bench)
     decoding = Decoding(max_new_tokens=max_new_tokens)
@@ -169,11 +169,7 @@ def run_demo(
     effect_recipe: str | None = "demo",
 ) -> int:
     from avr.cpu_grpo import run_cpu_grpo
-    from avr.data.exclude import LeakageIndex
-    from avr.data.rl import build_rl_dataset
-    from avr.data.sft import build_sft_dataset, format_stats
-    from avr.data.synthetic import generate
-    from avr.eval.benchmarks import load_benchmark
+    from avr.data.build import build_data
     from avr.eval.report import compare_runs, plot_training_log
     from avr.tiny import build_tiny_model
 
@@ -181,33 +177,35 @@ def run_demo(
     t0 = time.monotonic()
     stages: list[dict[str, str]] = []
 
-    _say(f"1/7 built-in data -> {out / 'data'}")
-    rec_dir = out / "data" / "records"
-    train, held = rec_dir / "train.jsonl", rec_dir / "heldout.jsonl"
-    if not train.is_file():
-        generate(rec_dir, n=n, seed=0, name="train")
-    if not held.is_file():
-        generate(rec_dir, n=max(n // 8, 12), seed=1, name="heldout")
+    _say(f"1/7 built-in data -> {out / 'data'} (avr data build synthetic)")
+    # The same command as the paper's data (train_configs/data/synthetic.yaml): generate, hold out,
+    # the leakage guard for real (nothing of the evaluation set may reach training), SFT set, RL parquet.
+    built = build_data(
+        "synthetic",
+        raw_dir=None,
+        out_dir=out / "data",
+        overrides={"sources.train.n": n, "sources.heldout.n": max(n // 8, 12)},
+        log=lambda s: None,
+    )
+    held = Path(built["heldout"]["heldout"])
+    data_sft, data_rl = Path(built["sft_dir"]), Path(built["rl_dir"])
     bench = f"synthetic_heldout={held}"
-    # the leakage guard, for real: nothing of the evaluation set may reach training
-    leaks = LeakageIndex().add(load_benchmark(bench))
-    sft_stats = build_sft_dataset([train], out / "data" / "sft", name="avr_sft", exclude=leaks)
-    print(format_stats(sft_stats))
-    rl_stats = build_rl_dataset([train], out / "data" / "rl", val_fraction=0.1, exclude=leaks)
-    stages.append({"stage": "data", "what": f"{sft_stats['rows']} SFT rows, {rl_stats['train']} RL prompts "
-                   f"(`avr data synthetic/sft/rl --exclude`)", "status": "ran"})  # fmt: skip
+    sft_rows, rl_rows = built["sets"]["sft"]["rows"], built["sets"]["rl"]["train"]
+    print(f"[demo] data: {sft_rows} SFT rows, {rl_rows} RL prompts, card: {out / 'data' / 'data_card.md'}")
+    stages.append({"stage": "data", "what": f"{sft_rows} SFT rows, {rl_rows} RL prompts "
+                   "(`avr data build synthetic`, leakage guard on)", "status": "ran"})  # fmt: skip
 
     _say("2/7 tiny random Qwen3-VL")
     model = build_tiny_model(out / "tiny-qwen3vl")
     stages.append({"stage": "model", "what": "tiny random Qwen3-VL (`avr tiny-model`)", "status": "ran"})
 
     _say("3/7 stage 1: multi-format SFT (LLaMA-Factory, train-sft.sh tiny_cpu)")
-    sft_dir = _train_sft(out, model, out / "data" / "sft", steps)
+    sft_dir = _train_sft(out, model, data_sft, steps)
     stages.append({"stage": "1: SFT", "what": f"LLaMA-Factory, {steps} steps (`train-sft.sh tiny_cpu`)",
                    "status": "ran"})  # fmt: skip
 
     _say("4/7 stage 2 on verl: train-fs-grpo.sh --dry-run (verl resolves the real recipe)")
-    dry = _verl_dry_run(out, sft_dir, out / "data" / "rl")
+    dry = _verl_dry_run(out, sft_dir, data_rl)
     _say(f"verl resolved the recipe: {dry['checks']}")
     _say("verl 0.9.1 cannot run a GRPO step without a GPU (resource pool, NCCL, vLLM rollouts): not run")
     stages.append({"stage": "2: FS-GRPO on verl (the product)", "what": "`train-fs-grpo.sh --dry-run`: "
@@ -217,7 +215,7 @@ def run_demo(
     _say(f"5/7 stage 2 CPU stand-in: TRL GRPOTrainer with avr.reward ({grpo_steps} steps)")
     grpo_dir = run_cpu_grpo(
         sft_dir,
-        out / "data" / "rl",
+        data_rl,
         out / "fs_grpo_cpu_standin",
         overrides={"trainer.total_training_steps": grpo_steps},
     )

@@ -161,6 +161,42 @@ def targets_table(ref: dict[str, Any], main: dict[str, tuple[float, float]], ide
     return "\n".join(lines)
 
 
+def headline_table(ref: dict[str, Any], sft: dict[str, Any] | None, arms: dict[str, dict[str, Any]]) -> str:
+    """Five lines for the README: always-reason, the SFT model, FS-GRPO (mean ± sd over seeds) and the
+    two ablations that change what the reward asks for."""
+    lines = [
+        "| held-out items (200 read-offs + 200 sums/differences) | accuracy % | tokens | tokens vs always-reason | "
+        "level-1 answers in format 1 | level-3 answers in format 3 |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def cells(s: dict[str, tuple[float, float]], sd: bool) -> str:
+        def pm(key: str, scale: float = 100.0, fmt: str = ".1f") -> str:
+            mean, dev = s[key]
+            return f"{scale * mean:{fmt}}" + (f" ± {scale * dev:{fmt}}" if sd else "")
+
+        change = round(-100 * (1 - s["tokens"][0] / ref["overall"]["mean_tokens"]))
+        return (
+            f"{pm('acc')} | {pm('tokens', 1.0)} | {f'{change:+d}%' if change else 'same'} | {pm('l1_f1', 100.0, '.0f')}% | "
+            f"{pm('l3_f3', 100.0, '.0f')}% |"
+        )
+
+    lines.append(f"| always-reason (the SFT model, format 3 forced) | {cells(arm_summary([ref]), False)}")
+    if sft:
+        lines.append(f"| the SFT model, choosing freely | {cells(arm_summary([sft]), False)}")
+    names = {
+        "fs_grpo": "FS-GRPO, choosing freely",
+        "no_diversity": "FS-GRPO without the diversity bonus",
+        "no_format": "FS-GRPO without format shaping",
+    }
+    for arm, label in names.items():
+        runs = list(arms.get(arm, {}).values())
+        if runs:
+            seeds = f" ({len(runs)} seeds, mean ± sd)" if len(runs) > 1 else ""
+            lines.append(f"| {label}{seeds} | {cells(arm_summary(runs), len(runs) > 1)}")
+    return "\n".join(lines)
+
+
 def _smooth(xs: list[float], k: int = 10) -> list[float]:
     return [statistics.fmean(xs[max(0, i - k + 1) : i + 1]) for i in range(len(xs))]
 
@@ -269,6 +305,7 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
             points["SFT adaptive"] = base["adaptive"]
         if base.get("forced:1"):
             points["SFT forced:1"] = base["forced:1"]
+        lines += ["## Headline", "", headline_table(ref, base.get("adaptive"), arms), ""]
         lines += ["## Against always-reason", "", HEAD, _row("SFT, forced:3 (always-reason)", ref, ref)]
         if base.get("adaptive"):
             lines.append(_row("SFT, choosing freely", base["adaptive"], ref))

@@ -117,10 +117,10 @@ def run_sft(exp: Experiment, out: Path, model: Path, sft_data: Path) -> Path:
 
 def evaluate(exp: Experiment, model: Path, heldout: Path, run_dir: Path, mode: str) -> dict[str, Any]:
     """``avr eval`` (transformers backend) of ``model`` on the held-out items, at the training resolution."""
-    from avr.generation import Decoding
     from avr.eval.benchmarks import load_benchmark
     from avr.eval.modes import parse_mode
     from avr.eval.runner import run_eval
+    from avr.generation import Decoding
 
     px = int(exp.eval["pixels"])
     decoding = Decoding(max_new_tokens=int(exp.eval["max_new_tokens"]), min_pixels=px, max_pixels=px)
