@@ -45,8 +45,6 @@ def _cmd_data_sft(args: argparse.Namespace) -> int:
         instruction=args.instruction,
         image_root=args.image_root,
         exclude=_exclude_index(args),
-        min_pixels=args.min_pixels,
-        max_pixels=args.max_pixels,
     )
     print(format_stats(stats))
     if stats["skipped"]:

@@ -428,8 +428,9 @@ def test_compare_names_a_run_without_metrics(tmp_path):
 
 
 def test_decoding_defaults_follow_the_authors():
+    """Greedy and 4096 tokens as the authors; images at the training bounds (avr/pixels.py)."""
     d = Decoding()
-    assert (d.temperature, d.max_new_tokens, d.min_pixels, d.max_pixels) == (0.0, 4096, 35_840, 458_752)
+    assert (d.temperature, d.max_new_tokens, d.min_pixels, d.max_pixels) == (0.0, 4096, 65_536, 262_144)
 
 
 # --- the vLLM backend, against a stand-in for the vllm module (no vllm on CPU machines) ---------
@@ -479,7 +480,7 @@ def test_vllm_backend_builds_prompts_images_and_sampling(tiny_model, monkeypatch
     monkeypatch.setitem(sys.modules, "vllm", fake.module())
     be = VLLMBackend(str(tiny_model), Decoding(max_new_tokens=64), tensor_parallel_size=2)
     assert fake.init["model"] == str(tiny_model) and fake.init["tensor_parallel_size"] == 2
-    assert fake.init["mm_processor_kwargs"] == {"min_pixels": 35_840, "max_pixels": 458_752}
+    assert fake.init["mm_processor_kwargs"] == {"min_pixels": 65_536, "max_pixels": 262_144}
     import io
 
     from PIL import Image
