@@ -78,6 +78,7 @@ EXTRA_KEYS = (
     "format_term",
     "base",
     "valid_ground_truth",
+    "grading_timed_out",  # summed by the trainer mode into avr/grading_timeouts
     "step",
     "total_steps",
     "diversity_weight",

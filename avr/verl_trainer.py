@@ -101,6 +101,7 @@ def step_metrics(infos: list[dict], bonus: list[float], padding: list[bool], w: 
                 base=base,
                 diversity_bonus=b,
                 valid_ground_truth=bool(info.get("valid_ground_truth", True)),
+                grading_timed_out=bool(info.get("grading_timed_out", False)),
             )
         )
     metrics = summarize(results)

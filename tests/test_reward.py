@@ -209,3 +209,27 @@ def test_fuzz_random_responses_never_raise_and_stay_bounded(response, gt):
     )
     assert time.monotonic() - t0 < 1.0
     assert r.format in (0, 1, 2, 3) and -1.0 <= r.score <= 1.5
+
+
+def test_cpu_standin_logs_grading_timeouts(monkeypatch):
+    """The CPU stand-in's per-step avr/* metrics carry the timeout count, as verl's trainer mode does."""
+    import avr.reward
+    from avr.cpu_grpo import FSGRPOReward
+    from avr.grading import Grade
+
+    class State:
+        global_step = 0
+
+    reward = FSGRPOReward(PAPER, num_generations=2, updates_per_step=1, total_steps=4)
+    real_grade = avr.reward.grade
+    monkeypatch.setattr(
+        avr.reward,
+        "grade",
+        lambda a, *r, **k: Grade(False, timed_out=True) if a == "x" else real_grade(a, *r, **k),
+    )
+    reward(
+        ["p", "p"], [F1.format("x"), F1.format("2")], [[1, 2], [1, 2]],
+        ground_truth=[["2"], ["2"]], choices=[None, None], prompt_id=["0", "0"], trainer_state=State(),
+    )  # fmt: skip
+    metrics = reward.pop_metrics()
+    assert metrics["avr/grading_timeouts"] == 1.0 and metrics["avr/accuracy"] == 0.5

@@ -134,3 +134,26 @@ def test_run_single_scores_as_score_batch_does(preset, tiny_model):
     assert n_tokens != WORDS * 1.3 and info["length"] == pytest.approx(length)
     expected = score_response(LONG, ["B"], length=length, choices=["red", "blue"], config=config)
     assert info["length_factor"] == pytest.approx(expected.length_factor) and expected.length_factor < 1
+
+
+def test_a_grading_timeout_reaches_the_step_metrics(tiny_model, monkeypatch):
+    """math-verify past its deadline: the manager says so per sample, and the trainer mode's step
+    metrics count it as avr/grading_timeouts, so training never hides it as a plain wrong answer."""
+    import avr.reward
+    from avr.grading import Grade
+    from avr.verl_trainer import step_metrics
+
+    manager = _manager(tiny_model, "paper")
+
+    def run(text: str) -> dict:
+        data, _ = _agent_loop_sample(manager.tokenizer, text, ["3"], None, step=1)
+        return manager.loop.run_until_complete(manager.run_single(data))["reward_extra_info"]
+
+    with monkeypatch.context() as m:
+        m.setattr(avr.reward, "grade", lambda *a, **k: Grade(False, timed_out=True))
+        slow = run("<answer>3</answer>")
+    fine = run("<answer>3</answer>")
+    assert slow["grading_timed_out"] and not slow["correct"]
+    assert fine["correct"] and not fine["grading_timed_out"]
+    metrics = step_metrics([slow, fine, fine], [0.0, 0.0, 0.0], [False, False, False], 0.0)
+    assert metrics["avr/grading_timeouts"] == 1.0
