@@ -24,6 +24,12 @@ from avr.eval.rules import Verdict, logicvista_match, strict
 META_KEYS = ("skill", "broad_capability", "specific_capability", "capability", "imagesource")
 
 
+def _answer_type(answers: list[str]) -> str | None:
+    """The gold's answer type: ``letters`` for option letters ("C", "A, C"), which the strict profile
+    grades as a choice; None for the rest (a digit)."""
+    return "letters" if all(p.strip().isalpha() for p in answers[0].split(",")) else None
+
+
 def convert(row: Row) -> EvalItem:
     d = row.data
     answers = row.gold()
@@ -34,13 +40,17 @@ def convert(row: Row) -> EvalItem:
         question=row.text("question"),
         images=[row.image(image, "image" if "image" in d else "imagename")],
         answers=answers,
-        answer_type="letters" if all(p.strip().isalpha() for p in answers[0].split(",")) else None,
+        answer_type=_answer_type(answers),
         meta={k: d.get(k) for k in META_KEYS},
     )
 
 
 def convert_tsv(row: Row) -> EvalItem:
-    return tsv_item(row, meta={"skill": row.data.get("skill"), "capability": row.data.get("capability")})
+    return tsv_item(
+        row,
+        answer_type=_answer_type(row.gold()),  # as from the authors' JSON: the TSV has no option columns
+        meta={"skill": row.data.get("skill"), "capability": row.data.get("capability")},
+    )
 
 
 def find(path: Path, split: str) -> list[Source]:
