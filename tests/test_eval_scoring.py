@@ -329,6 +329,41 @@ def test_cli_score_takes_a_profile(tmp_path, capsys):
     assert "| chartqa | 2 | 0.0 |" in capsys.readouterr().out
 
 
+def test_cli_run_takes_a_profile(tmp_path, monkeypatch, capsys):
+    """``avr eval run --scoring``: the profile reaches the grading, metrics.json and report.md."""
+    import io
+
+    from PIL import Image
+
+    import avr.generation
+    from avr.cli import main
+
+    bench = tmp_path / "chartqa" / "test"  # the authors' layout: test/test_human.json + test/png/
+    (bench / "png").mkdir(parents=True)
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(buf := io.BytesIO(), format="PNG")
+    (bench / "png" / "c.png").write_bytes(buf.getvalue())
+    (bench / "test_human.json").write_text(
+        json.dumps([{"imgname": "c.png", "query": "Peak?", "label": "100"}])
+    )
+    monkeypatch.setattr(avr.generation, "make_backend", lambda *a, **k: Fixed("<answer>104</answer>"))
+    (tmp_path / "model").mkdir()
+    common = [
+        "eval",
+        "run",
+        "--model",
+        str(tmp_path / "model"),
+        "--benchmarks",
+        f"chartqa={tmp_path / 'chartqa'}",
+    ]
+    for profile, accuracy in (("official", 1.0), ("strict", 0.0)):
+        out = tmp_path / profile
+        assert main([*common, "--out", str(out), "--scoring", profile]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["scoring"]["profile"] == profile and metrics["overall"]["accuracy"] == accuracy
+        assert f"scoring profile: `{profile}`" in (out / "report.md").read_text()
+        assert f"scoring: {profile}" in capsys.readouterr().out
+
+
 def test_judge_wanted_counts_reach_metrics_and_report(tmp_path):
     items = [EvalItem("0", "hallusionbench", "q", [b"x"], ["yes"], answer_type="yes_no", meta={})]
     m = run_eval("m", items, tmp_path, mode=Mode("adaptive"), backend_obj=Fixed("<answer>Yes</answer>"))
