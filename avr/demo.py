@@ -87,20 +87,20 @@ def _evaluate(out: Path, runs: dict[str, tuple[Path, str]], bench: str, max_new_
 
 
 def _effect_section(effect_report: Path | None) -> list[str]:
-    """The shortened main arm's comparison table, lifted from its own report."""
+    """The main arm's comparison table (one seed, from the committed SFT model), lifted from its report."""
     if effect_report is None:
         return []
     text = effect_report.read_text(encoding="utf-8")
     start, end = text.find("## Against always-reason"), text.find("### Targets")
     table = text[start:end].split("\n", 1)[1].strip() if start >= 0 else "(no comparison: see the report)"
     return [
-        "## The effect, shortened (the experiment's main arm from its committed SFT checkpoint)",
+        "## The effect (the experiment's main arm, one seed, from its committed SFT checkpoint)",
         "",
         "A small Qwen3-VL that learned to read digits from pixels (`avr/assets/digits_sft`, the SFT model",
-        "of `avr demo --full`), then FS-GRPO through the CPU stand-in for a few dozen steps, evaluated on",
-        "held-out items at two levels: 1 reads one digit (a glance suffices), 3 adds or subtracts the two",
-        "(the written steps help). Shortened, single seed: the direction, not the result; the full",
-        "experiment with seeds and ablations is `avr demo --full`.",
+        "of `avr demo --full`), then FS-GRPO through the CPU stand-in for 200 steps, evaluated on held-out",
+        "items at two levels: 1 reads one digit (a glance suffices), 3 adds or subtracts the two (the",
+        "written steps help). One seed and no ablations; the full experiment, with the SFT stage trained",
+        "here, two seeds and the ablations, is `avr demo --full`.",
         "",
         table,
         "",
@@ -242,9 +242,9 @@ def run_demo(
         from avr.experiment import run_experiment
         from avr.experiment.checkpoint import ASSET
 
-        _say(f"7/7 the effect, shortened: FS-GRPO from the committed SFT checkpoint ({effect_recipe} recipe)")
+        _say(f"7/7 the effect: FS-GRPO from the committed SFT checkpoint ({effect_recipe} recipe)")
         effect = run_experiment(effect_recipe, out / "effect", sft_checkpoint=ASSET)
-        stages.append({"stage": "the effect (shortened)", "what": "`avr experiment demo`: FS-GRPO (CPU stand-in) "
+        stages.append({"stage": "the effect", "what": "`avr experiment demo`: FS-GRPO (CPU stand-in) "
                        "from the committed SFT checkpoint, on the digits world", "status": "ran"})  # fmt: skip
     report = _write_report(out, stages, table, results, effect)
     summary = {name: r["overall"] for name, r in results.items()}

@@ -11,7 +11,7 @@ from avr.experiment.recipe import RECIPE_DIR
 
 pytestmark = pytest.mark.e2e
 
-# part 2, shortened further: a few RL prompts, 2 steps, 8 held-out items
+# part 2, shortened: a few RL prompts, 2 steps, 8 held-out items
 EFFECT = f"""\
 base: {RECIPE_DIR / "demo.yaml"}
 data: {{rl_items: 16, heldout_items: 8}}
@@ -61,8 +61,8 @@ def test_demo_runs_the_pipeline_and_resumes(tmp_path, env):
     assert (out / "fs_grpo_cpu_standin" / "training_curves.png").stat().st_size > 1000
     assert (out / "fs_grpo_cpu_standin" / "model.safetensors").is_file()
     assert f"[demo] report: {out / 'report.md'}" in r.stdout
-    # part 2: the shortened main arm from the committed checkpoint, its table in the demo's report
-    assert "| the effect (shortened) |" in report
+    # part 2: the main arm from the committed checkpoint, its table in the demo's report
+    assert "| the effect |" in report
     assert (
         "| SFT, forced:3 (always-reason) |" in report
         and "| FS-GRPO, choosing freely (fs_grpo-s0) |" in report

@@ -164,8 +164,9 @@ def targets_table(ref: dict[str, Any], main: dict[str, tuple[float, float]], ide
 def headline_table(ref: dict[str, Any], sft: dict[str, Any] | None, arms: dict[str, dict[str, Any]]) -> str:
     """Five lines for the README: always-reason, the SFT model, FS-GRPO (mean ± sd over seeds) and the
     two ablations that change what the reward asks for."""
+    n1, n3 = (ref["levels"].get(lv, {}).get("n", 0) for lv in ("1", "3"))
     lines = [
-        "| held-out items (200 read-offs + 200 sums/differences) | accuracy % | tokens | tokens vs always-reason | "
+        f"| held-out items ({n1} read-offs + {n3} sums/differences) | accuracy % | tokens | tokens vs always-reason | "
         "level-1 answers in format 1 | level-3 answers in format 3 |",
         "|---|---|---|---|---|---|",
     ]
