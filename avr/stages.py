@@ -64,9 +64,12 @@ def train_sft(
                     last = json.loads(lines[-1])
                 except json.JSONDecodeError:  # a line being written
                     continue
+                step = int(last.get("current_steps", bar.n))
+                if step == bar.n:  # no new log line: redrawing would repeat the bar in a log file
+                    continue
                 bar.total = int(last.get("total_steps") or 0) or None
-                bar.n = int(last.get("current_steps", bar.n))
-                bar.set_postfix(loss=last.get("loss"))
+                bar.n = step
+                bar.set_postfix(loss=last.get("loss"), refresh=False)
                 bar.refresh()
     if proc.returncode != 0:
         raise RuntimeError(f"SFT failed (exit {proc.returncode}); see {log_path}")
