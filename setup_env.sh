@@ -12,7 +12,7 @@
 #        Then deepspeed, and flash-attn 2.8.3 from the prebuilt wheel matching torch's CUDA, torch and
 #        Python (the wheel set verl's own cu130/torch 2.11 extra uses), or, where none exists, built
 #        against that torch (--no-build-isolation; needs a matching nvcc). Ends with python -m
-#        avr.env_check: torch.cuda, flash_attn, vllm, verl, one line for each failure.
+#        avr.rl.env_check: torch.cuda, flash_attn, vllm, verl, one line for each failure.
 # --relock: resolve from pyproject.toml alone and rewrite requirements/<target>.txt (maintainers only).
 # Env: PYTHON (interpreter, default python3.11 or python3), AVR_VENV (default .venv).
 set -euo pipefail
@@ -111,7 +111,7 @@ if [[ "$RELOCK" == 1 ]]; then
 fi
 echo "$WANT" > "$STAMP"
 if [[ "$TARGET" == gpu ]]; then
-  "$VENV/bin/python" -m avr.env_check \
+  "$VENV/bin/python" -m avr.rl.env_check \
     || { echo "setup_env: installed, but the GPU environment does not work yet (the lines above)" >&2; exit 1; }
 fi
 echo "setup_env: done. Activate with: source $VENV/bin/activate"

@@ -1,31 +1,34 @@
 #!/usr/bin/env bash
 # Stage 2: GRPO with AVR's adaptive reward on stock verl (python -m verl.trainer.main_ppo).
 #
-#   bash train-fs-grpo.sh --sft_model PATH --data_dir DIR --output_dir DIR
+#   bash train-fs-grpo.sh --sft-model PATH --data-dir DIR --output-dir DIR
 #                         [--recipe YAML|NAME] [--gpus N] [--nnodes N] [--dry-run] [hydra overrides ...]
 #
 # --recipe   a Hydra recipe inheriting verl's ppo_trainer (default: train_configs/fs_grpo/qwen3vl_2b.yaml)
-# --data_dir holds train.parquet and val.parquet from `avr data rl`
+# --data-dir holds train.parquet and val.parquet from `avr data rl`
 # --gpus     GPUs per node (default: all that nvidia-smi lists); --nnodes: Ray nodes (default 1)
 # --dry-run  print the config exactly as verl resolves it (recipe + overrides, plugin loaded), check it
-#            with verl's validate_config and avr's checks (avr/verl_config.py), then exit without
+#            with verl's validate_config and avr's checks (avr/rl/config_check.py), then exit without
 #            starting Ray; works on a CPU. A real run makes the same check before Ray starts.
 # Multi-node: start a Ray head on node 0 and join the workers first (scripts/slurm/), then run this on
-# node 0 with --nnodes. A rerun resumes from the latest checkpoint in --output_dir (verl's resume_mode=auto).
+# node 0 with --nnodes. A rerun resumes from the latest checkpoint in --output-dir (verl's resume_mode=auto).
 # A GRPO step needs GPUs: verl 0.9.1's resource pool, NCCL and vLLM rollouts do not run on a CPU.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 die() { echo "train-fs-grpo: error: $*" >&2; exit 2; }
+# The snake_case spellings of the long options still work for one release.
+renamed() { echo "train-fs-grpo: note: $1 is deprecated, use $2 (the old spelling goes in the next release)" >&2; }
 abspath() { if [[ "$1" == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
 
 RECIPE="qwen3vl_2b" SFT_MODEL="" DATA_DIR="" OUTPUT_DIR="" GPUS="" NNODES=1 DRY_RUN=0
 OVERRIDES=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --sft_model) SFT_MODEL="$(abspath "${2:?--sft_model needs a path}")"; shift 2 ;;
-    --data_dir) DATA_DIR="$(abspath "${2:?--data_dir needs a path}")"; shift 2 ;;
-    --output_dir) OUTPUT_DIR="$(abspath "${2:?--output_dir needs a path}")"; shift 2 ;;
+    --sft_model|--data_dir|--output_dir) renamed "$1" "${1//_/-}"; set -- "${1//_/-}" "${@:2}" ;;
+    --sft-model) SFT_MODEL="$(abspath "${2:?--sft-model needs a path}")"; shift 2 ;;
+    --data-dir) DATA_DIR="$(abspath "${2:?--data-dir needs a path}")"; shift 2 ;;
+    --output-dir) OUTPUT_DIR="$(abspath "${2:?--output-dir needs a path}")"; shift 2 ;;
     --recipe) RECIPE="${2:?--recipe needs a value}"; shift 2 ;;
     --gpus) GPUS="${2:?--gpus needs a number}"; shift 2 ;;
     --nnodes) NNODES="${2:?--nnodes needs a number}"; shift 2 ;;
@@ -59,11 +62,11 @@ CMD=("$PY" -m verl.trainer.main_ppo "--config-dir=$(dirname "$RECIPE")" "--confi
      "${ARGS[@]}" "${OVERRIDES[@]}")
 
 # verl's main() validates the config, but `--cfg job` skips main(), and verl meets some problems only
-# on the GPUs: check the config verl composed (avr.verl_config) before anything starts.
+# on the GPUs: check the config verl composed (avr.rl.config_check) before anything starts.
 check_config() {
   local cfg
   cfg="$("${CMD[@]}" --cfg job --resolve)" || die "verl could not compose the config (its error is above)"
-  printf '%s\n' "$cfg" | "$PY" -m avr.verl_config - || exit 2
+  printf '%s\n' "$cfg" | "$PY" -m avr.rl.config_check - || exit 2
   [[ "$DRY_RUN" == 1 ]] && printf '%s\n' "$cfg"
   return 0
 }
@@ -73,13 +76,13 @@ if [[ "$DRY_RUN" == 1 ]]; then
 fi
 
 # Checks before starting Ray: the model, the data, the GPUs.
-[[ -n "$SFT_MODEL" ]] || die "--sft_model is required (the HF directory written by train-sft.sh)"
-[[ -f "$SFT_MODEL/config.json" ]] || die "--sft_model $SFT_MODEL: no config.json, not a Hugging Face model directory"
-[[ -n "$DATA_DIR" ]] || die "--data_dir is required (build it with: avr data rl --input RECORDS --out DIR)"
+[[ -n "$SFT_MODEL" ]] || die "--sft-model is required (the HF directory written by train-sft.sh)"
+[[ -f "$SFT_MODEL/config.json" ]] || die "--sft-model $SFT_MODEL: no config.json, not a Hugging Face model directory"
+[[ -n "$DATA_DIR" ]] || die "--data-dir is required (build it with: avr data rl --input RECORDS --out DIR)"
 for f in train.parquet val.parquet; do
-  [[ -f "$DATA_DIR/$f" ]] || die "--data_dir $DATA_DIR: $f is missing (build it with: avr data rl --out $DATA_DIR)"
+  [[ -f "$DATA_DIR/$f" ]] || die "--data-dir $DATA_DIR: $f is missing (build it with: avr data rl --out $DATA_DIR)"
 done
-[[ -n "$OUTPUT_DIR" ]] || die "--output_dir is required"
+[[ -n "$OUTPUT_DIR" ]] || die "--output-dir is required"
 N_VISIBLE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 if [[ -n "${RAY_ADDRESS:-}" && -n "$GPUS" ]]; then
   # attached to a running Ray cluster (scripts/slurm/): its nodes declared their GPUs to Ray, and

@@ -37,9 +37,9 @@ if [[ "${NNODES:-1}" -gt 1 ]]; then
   export FORCE_TORCHRUN=1
 fi
 
-"$PY" -m avr.launch sft-preflight "$RECIPE" "$@"
+"$PY" -m avr.sft.preflight sft-preflight "$RECIPE" "$@"
 echo "train-sft: llamafactory-cli train $RECIPE $*"
 llamafactory-cli train "$RECIPE" "$@"
 if [[ "${NODE_RANK:-0}" == "0" ]]; then
-  "$PY" -m avr.launch sft-report "$RECIPE" "$@"
+  "$PY" -m avr.sft.preflight sft-report "$RECIPE" "$@"
 fi

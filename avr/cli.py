@@ -15,7 +15,7 @@ from avr.pixels import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
 
 
 def _cmd_tiny_model(args: argparse.Namespace) -> int:
-    from avr.tiny import build_tiny_model
+    from avr.miniature.tiny import build_tiny_model
 
     out = build_tiny_model(args.out, seed=args.seed, overwrite=args.overwrite, size=args.size)
     print(f"{args.size} random Qwen3-VL written to {out}")
@@ -98,7 +98,7 @@ def _cmd_data_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_synthetic(args: argparse.Namespace) -> int:
-    from avr.data.synthetic import generate
+    from avr.miniature.synthetic import generate
 
     path = generate(args.out, n=args.n, seed=args.seed, name=args.name)
     print(f"{args.n} synthetic records written to {path}")
@@ -120,7 +120,7 @@ def _cmd_data_build(args: argparse.Namespace) -> int:
     if result["sft_dir"]:
         print(f"LLaMA-Factory: dataset_dir={result['sft_dir']} dataset={result['sft_name']}")
     if result["rl_dir"]:
-        print(f"verl: bash train-fs-grpo.sh --data_dir {result['rl_dir']} ...")
+        print(f"verl: bash train-fs-grpo.sh --data-dir {result['rl_dir']} ...")
     for key, path in result["heldout"].items():
         print(f"held out for evaluation: avr eval --benchmarks {key}={path} ...")
     return 0
@@ -313,12 +313,12 @@ def _add_eval_parser(sub) -> None:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     if args.full:
-        from avr.experiment import run_experiment
+        from avr.miniature.experiment import run_experiment
 
         out = args.out if args.out != "outputs/demo" else "outputs/demo-full"
         run_experiment(args.recipe, out, arms=args.arms, report_only=args.report_only, until=args.until)
         return 0
-    from avr.demo import run_demo
+    from avr.miniature.demo import run_demo
 
     return run_demo(
         Path(args.out),
@@ -331,7 +331,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_experiment(args: argparse.Namespace) -> int:
-    from avr.experiment import run_experiment
+    from avr.miniature.experiment import run_experiment
 
     run_experiment(args.recipe, args.out, arms=args.arms, report_only=args.report_only, until=args.until)
     return 0

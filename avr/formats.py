@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-FORMAT_NAMES: dict[int, str] = {0: "malformed", 1: "answer", 2: "perception+answer", 3: "full"}
+# The one spelling of the formats, in metrics, reports and data cards ("perception" is format 2:
+# perception, then the answer).
+FORMAT_NAMES: dict[int, str] = {0: "malformed", 1: "answer", 2: "perception", 3: "full"}
 TAGS: tuple[str, ...] = ("perception", "reasoning", "answer")
 # Which blocks each valid format has, in order.
 FORMAT_BLOCKS: dict[int, tuple[str, ...]] = {

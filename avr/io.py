@@ -95,7 +95,7 @@ def read_appended_jsonl(path: str | os.PathLike) -> list[dict]:
     return rows
 
 
-def write_report(path: str | os.PathLike, rows: list[dict]) -> None:
+def write_rows_report(path: str | os.PathLike, rows: list[dict]) -> None:
     """Write a JSONL report, or remove a stale one when there is nothing to report."""
     if rows:
         write_jsonl(path, rows)

@@ -19,7 +19,7 @@ from typing import Any
 
 from avr.data.rl import build_rl_dataset
 from avr.data.sft import build_sft_dataset
-from avr.data.synthetic import generate
+from avr.miniature.synthetic import generate
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -17,7 +17,7 @@ import statistics
 import time
 
 from avr.grading import warm_up
-from avr.reward import RewardConfig, score_response
+from avr.rl.reward import RewardConfig, score_response
 
 CHOICES = ["red", "blue", "green", "yellow"]
 

@@ -13,5 +13,5 @@ BIN="${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/}"
 [[ -x "$ROOT/.venv/bin/avr" && -z "${VIRTUAL_ENV:-}" ]] && BIN="$ROOT/.venv/bin/"
 
 "${BIN}avr" experiment digits --out "$OUT" --until sft
-"${BIN}python" -m avr.experiment.checkpoint "$OUT/sft" "$ROOT/avr/assets/digits_sft"
+"${BIN}python" -m avr.miniature.experiment.checkpoint "$OUT/sft" "$ROOT/avr/assets/digits_sft"
 echo "build_demo_checkpoint: wrote avr/assets/digits_sft from $OUT/sft"

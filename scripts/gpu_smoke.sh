@@ -2,7 +2,7 @@
 # GPU smoke test of stage 2: 2 FS-GRPO steps of a model on 1 GPU, then proof that AVR's reward and
 # trainer mode acted: on every step verl's own critic/score/mean equals avr/mean_base +
 # avr/mean_diversity_bonus (the bonus reached the scores GRPO normalised), and on the step with
-# w(t) > 0 the mean bonus is not 0 (avr/smoke_metrics.py). Metric names alone would prove nothing.
+# w(t) > 0 the mean bonus is not 0 (avr/rl/smoke_metrics.py). Metric names alone would prove nothing.
 #
 #   bash scripts/gpu_smoke.sh MODEL_DIR [DATA_DIR] [hydra overrides ...]
 #
@@ -31,9 +31,9 @@ fi
 # the scaled-down settings live in the recipe, train_configs/fs_grpo/smoke_1gpu.yaml; verl's file
 # logger writes every step's metrics to metrics.jsonl for the check below
 VERL_FILE_LOGGER_PATH="$OUT/metrics.jsonl" bash "$ROOT/train-fs-grpo.sh" --recipe smoke_1gpu \
-  --sft_model "$MODEL" --data_dir "$DATA" --output_dir "$OUT/ckpt" --gpus 1 \
+  --sft-model "$MODEL" --data-dir "$DATA" --output-dir "$OUT/ckpt" --gpus 1 \
   "trainer.logger=[console,file]" "$@" 2>&1 | tee "$OUT/train.log"
 
-"$PY" -m avr.smoke_metrics "$OUT/metrics.jsonl" \
+"$PY" -m avr.rl.smoke_metrics "$OUT/metrics.jsonl" \
   || { echo "gpu_smoke: FAILED (log: $OUT/train.log, metrics: $OUT/metrics.jsonl)" >&2; exit 1; }
 echo "gpu_smoke: OK: 2 FS-GRPO steps; the diversity bonus is in verl's scores (log: $OUT/train.log)"

@@ -3,7 +3,7 @@
 # then check that it loads with transformers and holds the processor and tokenizer (ready for vLLM
 # and evaluation).
 #
-#   bash scripts/merge_checkpoint.sh CKPT_DIR [global_step_N | N] [--target_dir DIR]
+#   bash scripts/merge_checkpoint.sh CKPT_DIR [global_step_N | N] [--target-dir DIR]
 #
 # CKPT_DIR is trainer.default_local_dir (it holds global_step_N/actor). Without a step, the latest
 # global_step_N is merged. The default target is CKPT_DIR/global_step_N/actor_hf.
@@ -15,13 +15,15 @@ die() { echo "merge_checkpoint: error: $*" >&2; exit 2; }
 CKPT="" STEP="" TARGET=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --target_dir) TARGET="${2:?--target_dir needs a path}"; shift 2 ;;
+    --target_dir) echo "merge_checkpoint: note: --target_dir is deprecated, use --target-dir (the old spelling goes in the next release)" >&2
+                  TARGET="${2:?--target-dir needs a path}"; shift 2 ;;
+    --target-dir) TARGET="${2:?--target-dir needs a path}"; shift 2 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) if [[ -z "$CKPT" ]]; then CKPT="$1"; elif [[ -z "$STEP" ]]; then STEP="$1"; else die "unexpected argument $1"; fi; shift ;;
   esac
 done
-[[ -n "$CKPT" ]] || die "usage: merge_checkpoint.sh CKPT_DIR [global_step_N | N] [--target_dir DIR]"
+[[ -n "$CKPT" ]] || die "usage: merge_checkpoint.sh CKPT_DIR [global_step_N | N] [--target-dir DIR]"
 [[ -d "$CKPT" ]] || die "checkpoint directory not found: $CKPT"
 
 if [[ -z "$STEP" ]]; then
@@ -36,4 +38,4 @@ TARGET="${TARGET:-$CKPT/global_step_$STEP/actor_hf}"
 if [[ -z "${VIRTUAL_ENV:-}" && -x "$ROOT/.venv/bin/python" ]]; then PY="$ROOT/.venv/bin/python"; else PY="$(command -v python)"; fi
 echo "merge_checkpoint: merging $ACTOR -> $TARGET"
 "$PY" -m verl.model_merger merge --backend fsdp --local_dir "$ACTOR" --target_dir "$TARGET"
-"$PY" -m avr.launch hf-check "$TARGET"
+"$PY" -m avr.rl.merge_check "$TARGET"

@@ -19,14 +19,14 @@ VENV_BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    from avr.tiny import build_tiny_model
+    from avr.miniature.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-qwen3vl")
 
 
 @pytest.fixture(scope="session")
 def synthetic_records(tmp_path_factory) -> Path:
-    from avr.data.synthetic import generate
+    from avr.miniature.synthetic import generate
 
     return generate(tmp_path_factory.mktemp("records"), n=48, seed=0, name="train")
 

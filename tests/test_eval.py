@@ -41,7 +41,7 @@ def test_metrics_match_hand_computation():
     assert (a["n"], a["accuracy"], a["mean_tokens"], a["median_tokens"]) == (4, 0.5, 40, 30)
     assert a["malformed_rate"] == 0.25
     assert a["formats"]["answer"] == {"n": 2, "share": 0.5, "accuracy": 0.5, "mean_tokens": 15}
-    assert a["formats"]["full"]["accuracy"] == 1.0 and a["formats"]["perception+answer"]["accuracy"] is None
+    assert a["formats"]["full"]["accuracy"] == 1.0 and a["formats"]["perception"]["accuracy"] is None
     assert (b["accuracy"], b["mean_tokens"]) == (1.0, 40)
     assert o["n"] == 6 and o["accuracy"] == pytest.approx(4 / 6) and o["mean_tokens"] == 40
     assert o["macro_accuracy"] == pytest.approx(0.75)
@@ -525,7 +525,7 @@ def test_training_curves_need_avr_metrics(tmp_path):
     log.write_text(
         "".join(
             json.dumps({"step": i, "avr/mean_score": 0.1 * i, "avr/accuracy": 0.5, "avr/diversity_weight": 0.5,
-                        "avr/f1_answer/share": 0.25}) + "\n"
+                        "avr/answer/share": 0.25}) + "\n"
             for i in range(1, 4)
         )
     )  # fmt: skip

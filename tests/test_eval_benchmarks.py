@@ -886,9 +886,7 @@ def test_offline_error_says_where_and_how(tmp_path, monkeypatch):
         load_benchmark("mathvista", data_dir=tmp_path)
     msg = str(e.value)
     assert str(tmp_path / "mathvista") in msg and "HF_HUB_OFFLINE=1" in msg
-    expected = (
-        f"huggingface-cli download AI4Math/MathVista --repo-type dataset --local-dir {tmp_path / 'mathvista'}"
-    )
+    expected = f"hf download AI4Math/MathVista --repo-type dataset --local-dir {tmp_path / 'mathvista'}"
     assert expected in msg and "--include 'data/testmini-*'" in msg
     with pytest.raises(
         BenchmarkNotFound, match=re.escape("git clone --depth 1 https://github.com/Yijia-Xiao/LogicVista")
@@ -930,7 +928,7 @@ def test_hub_fallback_when_online(tmp_path, monkeypatch):
     with pytest.raises(BenchmarkNotFound, match="does not exist"):  # an explicit PATH never downloads
         load_benchmark(f"ai2d={tmp_path / 'typo'}")
     with pytest.raises(
-        BenchmarkNotFound, match=r"(?s)loading lmms-lab/ai2d from the hub failed.*huggingface-cli download"
+        BenchmarkNotFound, match=r"(?s)loading lmms-lab/ai2d from the hub failed.*hf download"
     ):
         load_benchmark("ai2d", data_dir=tmp_path)
 

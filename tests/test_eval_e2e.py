@@ -7,20 +7,20 @@ import subprocess
 import sys
 
 import pytest
-from helpers.kill import kill_after_lines
 
 from avr.cli import main
 from avr.eval.benchmarks import load_benchmark
 from avr.eval.modes import parse_mode
 from avr.eval.runner import PREDICTIONS, read_predictions, run_eval
 from avr.generation import Decoding, HFBackend
+from tests.helpers.kill import kill_after_lines
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
-    from avr.data.synthetic import generate
+    from avr.miniature.synthetic import generate
 
     return generate(tmp_path_factory.mktemp("bench"), n=12, seed=5, name="fixture")
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 from avr.data.rl import build_rl_dataset
 from avr.pixels import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 PAPER_SFT = ["qwen3vl_2b_full_sft", "qwen3vl_4b_full_sft", "qwen3vl_8b_full_sft", "qwen3vl_2b_lora_sft"]
 
 

@@ -23,14 +23,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from avr.data.records import Record, place_image, read_records
 from avr.eval.modes import CLOSE, PREFILL, run_forced
 from avr.formats import FORMAT_BLOCKS, parse
 from avr.generation import Backend, GenRequest
 from avr.grading import is_correct
-from avr.io import exclusive_lock, read_appended_jsonl, write_report
+from avr.io import exclusive_lock, read_appended_jsonl, write_rows_report
+from avr.records import Record, place_image, read_records
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "train_configs" / "annotate"
 OUTPUT = "annotated.jsonl"
 REPORT = "annotate.skipped.jsonl"
 
@@ -49,9 +48,9 @@ class AnnotateConfig:
 
     @classmethod
     def load(cls, name_or_path: str | Path = "default", overrides: dict[str, Any] | None = None):
-        from avr.presets import read_preset
+        from avr.config import read_preset
 
-        path, data = read_preset(name_or_path, CONFIG_DIR, "annotation config")
+        path, data = read_preset(name_or_path, "annotate", "annotation config")
         data = {**data, **(overrides or {})}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -233,11 +232,11 @@ def _annotate(
                 counts["by_format"][fmt] += 1
             f.flush()
             os.fsync(f.fileno())
-            write_report(report_path, skipped)
+            write_rows_report(report_path, skipped)
             bar.update(len(batch))
-    write_report(report_path, skipped)
+    write_rows_report(report_path, skipped)
     if bad_rows:
-        write_report(out_dir / "annotate.bad_rows.jsonl", bad_rows)
+        write_rows_report(out_dir / "annotate.bad_rows.jsonl", bad_rows)
     counts["skipped"] = len(skipped)
     counts["bad_rows"] = len(bad_rows)
     counts["path"] = str(path)

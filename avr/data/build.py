@@ -2,7 +2,7 @@
 
 It chains the commands a researcher would otherwise run by hand, each through its own function:
 
-    pool      avr data convert (or the synthetic generator)   build/pool/<converter>-<split>-<hash>/
+    pool      avr data convert (or a generator)        build/pool/<converter>-<split>-<hash>/
     select    the recipe's rows of it: a seeded sample        build/sources/<key>.jsonl (heldout/<key>.jsonl)
     annotate  avr data annotate, where the recipe asks        build/annotate/<key>/annotated.jsonl
     mix       each set's sources, formats kept                build/sft.jsonl, build/rl.jsonl
@@ -29,10 +29,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from avr.data.recipe import RECIPE_DIR, Recipe, SetSpec, SourceSpec, load_recipe
-from avr.data.records import RecordError, iter_rows
+from avr.config import config_path
+from avr.data.generators import generator_module, load_generator
+from avr.data.recipe import Recipe, SetSpec, SourceSpec, load_data_recipe
 from avr.formats import FORMAT_NAMES, FormatError, infer_format
+from avr.hub import offline
 from avr.io import exclusive_lock, write_json, write_jsonl
+from avr.records import RecordError, iter_rows
 
 CARD = "data_card.md"
 
@@ -194,7 +197,7 @@ class Build:
         problems = []
         for key in keys:
             spec = self.recipe.sources[key]
-            if spec.synthetic:
+            if spec.generated:
                 continue
             if self.raw_dir is None:
                 problems.append(f"source {key!r} ({spec.source}) needs --raw-dir")
@@ -215,7 +218,6 @@ class Build:
     def _missing_benchmarks(self) -> list[str]:
         from avr.eval.benchmarks import SPECS, download_hint, parse_spec
 
-        offline = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
         missing = []
         for spec in self.recipe.exclude:
             name, split, path = parse_spec(spec)
@@ -225,7 +227,7 @@ class Build:
                     missing.append(f"exclude {spec!r}: no such file or directory {path}")
             elif key not in SPECS:
                 missing.append(f"exclude {spec!r}: unknown benchmark; known: {', '.join(SPECS)}")
-            elif not (self.benchmark_dir / key).exists() and (offline or SPECS[key].hub_id is None):
+            elif not (self.benchmark_dir / key).exists() and (offline() or SPECS[key].hub_id is None):
                 hint = download_hint(key, self.benchmark_dir / key, split)
                 missing.append(
                     f"exclude {spec!r}: no copy at {self.benchmark_dir / key}; get it with:\n  {hint}"
@@ -251,14 +253,13 @@ class Build:
             self.files[key], self.source_stats[key]["annotate"] = self._annotate(spec, target)
 
     def _pool(self, spec: SourceSpec) -> tuple[str, Path, dict[str, Any]]:
-        import avr.data.records
         import avr.data.sources
-        import avr.data.synthetic
+        import avr.records
 
-        if spec.synthetic:
+        if spec.generated:
             params = {"n": spec.n, "seed": spec.seed, "name": spec.key, "options": spec.options}
-            dirname = f"synthetic-{spec.key}-{_digest(params)[:12]}"
-            key = _digest(["pool", params, _code_hash(avr.data.synthetic)])
+            dirname = f"{spec.source}-{spec.key}-{_digest(params)[:12]}"
+            key = _digest(["pool", params, _code_hash(generator_module(spec.source))])
             file = self.build_dir / "pool" / dirname / f"{spec.key}.jsonl"
         else:
             src = self._src(spec)
@@ -269,7 +270,7 @@ class Build:
                 "on_error": self.recipe.on_error,
             }
             dirname = f"{spec.source}-{spec.split or 'default'}-{_digest(params)[:12]}"
-            code = _code_hash(avr.data.sources, avr.data.records)
+            code = _code_hash(avr.data.sources, avr.records)
             key = _digest(["pool", params, _tree_fingerprint(src), code])
             file, _ = self._pool_paths(spec, self.build_dir / "pool" / dirname)
         self.pool_dirs.add(dirname)
@@ -290,9 +291,8 @@ class Build:
 
     def _fill_pool(self, spec: SourceSpec, pool_dir: Path) -> dict[str, Any]:
         shutil.rmtree(pool_dir, ignore_errors=True)  # a stale pool (other raw files) never mixes in
-        if spec.synthetic:
-            from avr.data.synthetic import generate
-
+        if spec.generated:
+            generate = load_generator(spec.source)
             rows = _read_rows(generate(pool_dir, spec.n, seed=spec.seed, name=spec.key, **spec.options))
             by_format = _format_counts(map(_row_format, rows))
             return {"rows": len(rows), "skipped": 0, "filtered": 0, "by_format": by_format, "malformed": []}
@@ -456,14 +456,14 @@ class Build:
 
     def build_set(self, spec: SetSpec, mix_file: Path, mix_stats: dict[str, Any]) -> dict[str, Any]:
         import avr.data.exclude
-        import avr.data.records
         import avr.data.rl
         import avr.data.sft
         import avr.formats
         import avr.grading
+        import avr.records
 
         builder = avr.data.sft if spec.kind == "sft" else avr.data.rl
-        code = _code_hash(builder, avr.data.records, avr.formats, avr.data.exclude, avr.grading)
+        code = _code_hash(builder, avr.records, avr.formats, avr.data.exclude, avr.grading)
         params = {
             "name": spec.name,
             "images": spec.images,
@@ -587,7 +587,7 @@ def build_data(
     from avr.data.card import render_card
     from avr.io import atomic_open
 
-    rec = load_recipe(recipe, overrides)
+    rec = load_data_recipe(recipe, overrides)
     if only is not None and only not in ("sft", "rl"):
         raise ValueError(f"only must be sft or rl, got {only!r}")
     sets = [s for s in rec.sets() if only is None or s.kind == only]
@@ -611,7 +611,9 @@ def build_data(
         info = {
             "recipe": _rel(
                 rec.path,
-                RECIPE_DIR.parents[1] if rec.path.resolve().is_relative_to(RECIPE_DIR) else Path.cwd(),
+                config_path("data").parents[1]
+                if rec.path.resolve().is_relative_to(config_path("data"))
+                else Path.cwd(),
             ),
             "sha256": rec.sha256,
             "overrides": rec.overrides,

@@ -22,9 +22,9 @@ def _counts(by_format: dict[str, int]) -> str:
 
 
 def _origin(spec: Any, raw_dir: str | None) -> str:
-    if spec.synthetic:
+    if spec.generated:
         opts = "".join(f", {k}={v}" for k, v in sorted(spec.options.items()))
-        return f"synthetic, n={spec.n}, seed {spec.seed}{opts}"
+        return f"{spec.source}, n={spec.n}, seed {spec.seed}{opts}"
     where = f"{raw_dir}/{spec.dir}" if raw_dir else spec.dir
     parts = [spec.source, spec.split or "default split", f"`{where}`"]
     if spec.limit:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avr.data.records import Record
 from avr.eval.items import EvalItem
 from avr.grading import normalize_text
+from avr.records import Record
 
 MIN_QUESTION_WORDS = 12
 MAX_HASH_DISTANCE = 4

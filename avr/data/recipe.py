@@ -7,7 +7,7 @@ of its own, and then which of them each training set takes:
     on_error: skip               # a malformed source row is skipped and reported, never fatal
     sources:
       okvqa:                     # the key; the converter defaults to it
-        source: okvqa            # a converter of `avr data convert`, or `synthetic`
+        source: okvqa            # a converter of `avr data convert`, or a generator (`synthetic`)
         split: val
         dir: okvqa               # under --raw-dir (default: the key)
         limit: 20000             # read the first N rows only
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-RECIPE_DIR = Path(__file__).resolve().parents[2] / "train_configs" / "data"
-SYNTHETIC = "synthetic"
+from avr.config import config_path
+
 FORMAT_SOURCES = ("source", "annotate")
 SET_KINDS = ("sft", "rl")
 
@@ -44,20 +44,22 @@ class SourceSpec:
     """One data set the recipe reads, and how its rows are chosen and given formats."""
 
     key: str
-    source: str  # a converter name, or "synthetic"
+    source: str  # a converter name, or a generator name (avr.data.generators)
     split: str | None = None
     dir: str | None = None  # under the raw dir; default: the key
     limit: int | None = None  # converters: the first N rows
-    n: int | None = None  # synthetic: rows to draw
-    seed: int | None = None  # synthetic: the generator's seed (default: the recipe's)
-    options: dict[str, Any] = field(default_factory=dict)  # synthetic: passed to generate()
+    n: int | None = None  # generated: rows to draw
+    seed: int | None = None  # generated: the generator's seed (default: the recipe's)
+    options: dict[str, Any] = field(default_factory=dict)  # generated: passed to generate()
     sample: int | None = None  # a seeded N of the rows read
     share: float | None = None  # or a seeded share of them
     formats: str = "source"  # "source": the data set's own texts; "annotate": avr data annotate
 
     @property
-    def synthetic(self) -> bool:
-        return self.source == SYNTHETIC
+    def generated(self) -> bool:
+        from avr.data.generators import is_generator
+
+        return is_generator(self.source)
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,11 @@ def resolve_recipe_path(name_or_path: str | Path) -> Path:
     """A bare name is ``train_configs/data/<name>.yaml``; anything with a suffix or a slash is a path."""
     text = str(name_or_path)
     path = Path(text)
+    recipe_dir = config_path("data")
     if not path.suffix and "/" not in text:
-        path = RECIPE_DIR / f"{text}.yaml"
+        path = recipe_dir / f"{text}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in RECIPE_DIR.glob("*.yaml")) if RECIPE_DIR.is_dir() else []
+        known = sorted(p.stem for p in recipe_dir.glob("*.yaml")) if recipe_dir.is_dir() else []
         raise FileNotFoundError(f"data recipe not found: {path} (recipes: {', '.join(known) or 'none'})")
     return path
 
@@ -167,19 +170,21 @@ def _source(path: Path, key: str, raw: Any, seed: int) -> SourceSpec:
     known = {"source", "split", "dir", "limit", "n", "seed", "options", "sample", "share", "formats"}
     data = _keys(path, where, raw, known)
     name = str(data.get("source") or key)
-    synthetic = name == SYNTHETIC
-    if synthetic:
+    from avr.data.generators import is_generator
+
+    generated = is_generator(name)
+    if generated:
         wrong = sorted({"split", "dir", "limit"} & set(data))
         if wrong:
-            raise RecipeError(path, where, f"{wrong} do not apply to synthetic data (use n, seed, options)")
+            raise RecipeError(path, where, f"{wrong} do not apply to generated data (use n, seed, options)")
         if data.get("n") is None:
-            raise RecipeError(path, where, "synthetic data needs n (the number of rows)")
+            raise RecipeError(path, where, f"generated data ({name}) needs n (the number of rows)")
     else:
         from avr.data.sources import SOURCES, get_source
 
         wrong = sorted({"n", "seed", "options"} & set(data))
         if wrong:
-            raise RecipeError(path, where, f"{wrong} apply only to synthetic data")
+            raise RecipeError(path, where, f"{wrong} apply only to generated data")
         if name not in SOURCES:
             raise RecipeError(
                 path, f"{where}.source", f"unknown converter {name!r}; known: {', '.join(sorted(SOURCES))}"
@@ -205,10 +210,10 @@ def _source(path: Path, key: str, raw: Any, seed: int) -> SourceSpec:
         key=key,
         source=name,
         split=data.get("split"),
-        dir=None if synthetic else str(data.get("dir") or key),
+        dir=None if generated else str(data.get("dir") or key),
         limit=_int(path, f"{where}.limit", data.get("limit"), minimum=1),
         n=_int(path, f"{where}.n", data.get("n"), minimum=1),
-        seed=_int(path, f"{where}.seed", data.get("seed", seed if synthetic else None), minimum=0),
+        seed=_int(path, f"{where}.seed", data.get("seed", seed if generated else None), minimum=0),
         options=dict(options),
         sample=_int(path, f"{where}.sample", data.get("sample"), minimum=1),
         share=float(share) if share is not None else None,
@@ -261,7 +266,7 @@ def _set(path: Path, kind: str, raw: Any, sources: dict[str, SourceSpec]) -> Set
     return spec
 
 
-def load_recipe(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+def load_data_recipe(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
     """Read, override and validate a recipe; every problem names the file and the key."""
     import yaml
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from avr.data.exclude import LeakageIndex, drop_leaks
-from avr.data.records import Record, read_records
 from avr.formats import FORMAT_NAMES, build_prompt
 from avr.grading import parse_number
-from avr.io import atomic_open, write_json, write_report
+from avr.io import atomic_open, write_json, write_rows_report
 from avr.pixels import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
+from avr.records import Record, read_records
 
 
 def answer_type(answer: str) -> tuple[str, int | None]:
@@ -140,8 +140,8 @@ def build_rl_dataset(
         )
     else:
         (out / "val.parquet").unlink(missing_ok=True)
-    write_report(out / "skipped.jsonl", skipped)
-    write_report(out / "excluded.jsonl", excluded)
+    write_rows_report(out / "skipped.jsonl", skipped)
+    write_rows_report(out / "excluded.jsonl", excluded)
     stats = {
         "train": len(train),
         "val": len(val or []),

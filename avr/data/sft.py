@@ -17,9 +17,9 @@ from typing import Any
 from tqdm import tqdm
 
 from avr.data.exclude import LeakageIndex, drop_leaks
-from avr.data.records import IMAGE_MODES, Record, place_image, read_records
 from avr.formats import FORMAT_NAMES, build_prompt
-from avr.io import write_json, write_report
+from avr.io import write_json, write_rows_report
+from avr.records import IMAGE_MODES, Record, place_image, read_records
 
 # LLaMA-Factory's sharegpt columns and tags for OpenAI-style messages.
 SHAREGPT_ENTRY = {
@@ -85,8 +85,8 @@ def build_sft_dataset(
         )
 
     write_json(out / f"{name}.json", examples)
-    write_report(out / f"{name}.skipped.jsonl", skipped)
-    write_report(out / f"{name}.excluded.jsonl", excluded)
+    write_rows_report(out / f"{name}.skipped.jsonl", skipped)
+    write_rows_report(out / f"{name}.excluded.jsonl", excluded)
     stats = {
         "name": name,
         "rows": len(examples),

@@ -167,31 +167,47 @@ def plot_format_mix(metrics: dict[str, Any], path: Path, title: str = "") -> Pat
     return path
 
 
-def plot_accuracy_vs_tokens(runs: dict[str, dict[str, Any]], path: Path) -> Path:
-    """Accuracy against mean output tokens: one marker per run and benchmark; up and left is better."""
+def plot_accuracy_vs_tokens(
+    runs: dict[str, dict[str, Any]],
+    path: Path,
+    *,
+    per_benchmark: bool = True,
+    xlabel: str = "mean output tokens",
+) -> Path:
+    """Accuracy against mean output tokens: a star per run (overall) and, with ``per_benchmark``, a
+    marker per run and benchmark; up and left is better. The one plot of this kind: ``avr eval``'s
+    reports and the miniature experiment's both draw it here."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
     markers = "osD^v<>pXh"
-    benchmarks = sorted({b for m in runs.values() for b in m["benchmarks"]})
+    benchmarks = sorted({b for m in runs.values() for b in m.get("benchmarks", {})}) if per_benchmark else []
     for ri, (run, m) in enumerate(runs.items()):
-        xs = [m["benchmarks"][b]["mean_tokens"] for b in benchmarks if b in m["benchmarks"]]
-        ys = [100 * m["benchmarks"][b]["accuracy"] for b in benchmarks if b in m["benchmarks"]]
         color = f"C{ri % 10}"
-        ax.scatter(
-            xs, ys, marker=markers[ri % len(markers)], color=color, alpha=0.6, label=f"{run} (per benchmark)"
-        )
+        if benchmarks:
+            xs = [m["benchmarks"][b]["mean_tokens"] for b in benchmarks if b in m["benchmarks"]]
+            ys = [100 * m["benchmarks"][b]["accuracy"] for b in benchmarks if b in m["benchmarks"]]
+            ax.scatter(
+                xs,
+                ys,
+                marker=markers[ri % len(markers)],
+                color=color,
+                alpha=0.6,
+                label=f"{run} (per benchmark)",
+            )
         o = m["overall"]
         ax.scatter(
-            [o["mean_tokens"]], [100 * o["accuracy"]], marker="*", s=200, color=color, edgecolor="black"
-        )
-        ax.annotate(run, (o["mean_tokens"], 100 * o["accuracy"]), textcoords="offset points", xytext=(6, 6))
-    ax.set_xlabel("mean output tokens")
+            [o["mean_tokens"]], [100 * o["accuracy"]], marker="*", s=200, color=color, edgecolor="black",
+            label=None if benchmarks else run,
+        )  # fmt: skip
+        ax.annotate(run, (o["mean_tokens"], 100 * o["accuracy"]), textcoords="offset points", xytext=(6, 6),
+                    fontsize=7)  # fmt: skip
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy (%)")
-    ax.set_title("accuracy vs output tokens (star: overall)")
+    ax.set_title("accuracy vs output tokens (up and left is better)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     _save(fig, path)
@@ -295,8 +311,7 @@ def plot_training_log(log_path: Path, path: Path, title: str = "FS-GRPO training
         raise ValueError(f"{log_path}: no step with avr/* metrics to plot")
     steps = [r["step"] for r in rows]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    names = {0: "malformed", 1: "f1_answer", 2: "f2_perception", 3: "f3_full"}
-    for f, key in names.items():
+    for f, key in FORMAT_NAMES.items():
         ax1.plot(
             steps, [100 * r.get(f"avr/{key}/share", 0.0) for r in rows], color=FORMAT_COLORS[f], label=key
         )

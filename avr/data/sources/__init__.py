@@ -1,8 +1,8 @@
 """Converters from the public data sets the paper trained on to AVR records.
 
-Each converter reads one data set in the layout its publisher ships (a ``huggingface-cli download``
+Each converter reads one data set in the layout its publisher ships (an ``hf download``
 snapshot or the official release archive) and yields one build step per source row; ``convert``
-validates every row with ``avr.data.records.parse_record`` and writes ``{out}/{name}.jsonl`` plus
+validates every row with ``avr.records.parse_record`` and writes ``{out}/{name}.jsonl`` plus
 content-addressed images under ``{out}/images/``. The JSONL is written atomically at the end and
 images are named by their hash, so a rerun overwrites consistently and an interrupted run leaves
 nothing half-written.
@@ -26,7 +26,12 @@ from avr.data.sources.common import Source, SourceRow, letter_answer
 from avr.data.sources.converter import convert, output_paths
 from avr.data.sources.okvqa import rank_answers
 from avr.data.sources.registry import SOURCES, get_source, resolve_src
-from avr.data.sources.vision_sr1_cold import clean_sr1_question, extract_boxed, split_options, split_see_think
+from avr.data.sources.vision_sr1_cold import (
+    clean_sr1_question,
+    extract_boxed,
+    split_see_think,
+    split_sr1_options,
+)
 
 __all__ = [
     "SOURCES",
@@ -41,6 +46,6 @@ __all__ = [
     "output_paths",
     "rank_answers",
     "resolve_src",
-    "split_options",
     "split_see_think",
+    "split_sr1_options",
 ]

@@ -29,6 +29,7 @@ from avr.data.sources.common import (
     stream_json,
     text_field,
 )
+from avr.hub import download_command
 
 _BRACKETED = re.compile(r"\[(.*)\]", re.DOTALL)
 
@@ -130,7 +131,7 @@ SOURCE = Source(
     "chartqa",
     read_chartqa,
     ("train", "val", "test"),
-    "huggingface-cli download HuggingFaceM4/ChartQA --repo-type dataset --local-dir SRC; or "
+    download_command("HuggingFaceM4/ChartQA", "SRC") + "; or "
     "git clone https://github.com/vis-nlp/ChartQA and use 'ChartQA/ChartQA Dataset' as SRC",
     hub_repos=("HuggingFaceM4/ChartQA",),
 )

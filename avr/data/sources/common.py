@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 
 import ijson
 
-from avr.data.records import RecordError, iter_parquet
 from avr.formats import OPTION_LETTERS
+from avr.records import RecordError, iter_parquet
 
 
 class SourceRow(NamedTuple):
@@ -59,7 +59,7 @@ def letter_answer(answer: str, n_choices: int) -> str:
     return answer.strip()
 
 
-def choice_letter(index: Any, n_choices: int) -> str:
+def index_letter(index: Any, n_choices: int) -> str:
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n_choices:
         raise ValueError(f"answer index {index!r} is not one of the {n_choices} choices")
     return OPTION_LETTERS[index]

@@ -1,6 +1,6 @@
 """``convert``: one data set split -> validated records in ``{out}/{name}-{split}.jsonl`` + ``{out}/images/``.
 
-Every row is validated with ``avr.data.records.parse_record``; images are content-addressed and the
+Every row is validated with ``avr.records.parse_record``; images are content-addressed and the
 JSONL is streamed to a temporary file renamed into place at the end, so a rerun overwrites
 consistently and an interrupted run leaves nothing half-written.
 """
@@ -18,11 +18,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from avr.data.records import Image, RecordError, parse_record, place_image
 from avr.data.sources.common import SourceRow
 from avr.data.sources.registry import get_source, resolve_src
 from avr.formats import FORMAT_NAMES
-from avr.io import atomic_open, write_report
+from avr.io import atomic_open, write_rows_report
+from avr.records import Image, RecordError, parse_record, place_image
 
 _TINY_PNG: bytes | None = None
 
@@ -220,7 +220,7 @@ def convert(
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
     finally:
         progress.close()
-    write_report(skipped_path, tally.skipped)
+    write_rows_report(skipped_path, tally.skipped)
     return {
         "name": name,
         "split": split,

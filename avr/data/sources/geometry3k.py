@@ -27,6 +27,7 @@ from avr.data.sources.common import (
     text_field,
 )
 from avr.formats import OPTION_LETTERS
+from avr.hub import download_command
 
 
 def geometry3k_official_record(data: dict[str, Any], problem_dir: Path) -> dict[str, Any]:
@@ -93,7 +94,7 @@ SOURCE = Source(
     "geometry3k",
     read_geometry3k,
     ("train", "val", "test"),
-    "huggingface-cli download hiyouga/geometry3k --repo-type dataset --local-dir SRC; or the InterGPS "
+    download_command("hiyouga/geometry3k", "SRC") + "; or the InterGPS "
     "release (github.com/lupantech/InterGPS: data/geometry3k/{train,val,test}/<id>/) as SRC",
     hub_repos=("hiyouga/geometry3k",),
 )

@@ -24,6 +24,7 @@ from avr.data.sources.common import (
     stream_json,
     text_field,
 )
+from avr.hub import download_command
 
 
 def rank_answers(answers: Iterable[Any]) -> list[str]:
@@ -102,7 +103,7 @@ SOURCE = Source(
     "okvqa",
     read_okvqa,
     ("train", "val"),
-    "huggingface-cli download lmms-lab/OK-VQA --repo-type dataset --local-dir SRC  (val only); or the "
+    download_command("lmms-lab/OK-VQA", "SRC") + "  (val only); or the "
     "official files from https://okvqa.allenai.org/download.html with COCO images in SRC/{split}2014/",
     hub_repos=("lmms-lab/OK-VQA",),
 )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from avr.data.sources import chartqa, clevr, geometry3k, gqa, okvqa, scienceqa, tqa, vision_sr1_cold
 from avr.data.sources.common import Source
+from avr.hub import offline
 
 SOURCES: dict[str, Source] = {
     m.SOURCE.name: m.SOURCE for m in (vision_sr1_cold, okvqa, gqa, geometry3k, scienceqa, chartqa, clevr, tqa)
@@ -40,7 +40,7 @@ def resolve_src(source: Source, src: str | Path) -> Path:
                 f"{source.name}: no hub layout is supported, only the official release; download it:\n  "
                 + source.download.replace("SRC", "DIR")
             )
-        if os.environ.get("HF_HUB_OFFLINE") == "1":
+        if offline():
             raise FileNotFoundError(
                 f"{source.name}: {text} is a hub id but HF_HUB_OFFLINE=1; download it first:\n  "
                 + source.download.replace("SRC", "DIR")

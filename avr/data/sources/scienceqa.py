@@ -18,15 +18,16 @@ from typing import Any
 from avr.data.sources.common import (
     Source,
     SourceRow,
-    choice_letter,
     first_existing,
     image_value,
+    index_letter,
     layout_error,
     parquet_rows,
     split_parquets,
     stream_json,
     text_field,
 )
+from avr.hub import download_command
 
 
 def scienceqa_record(p: dict[str, Any], image: bytes | Path | None, id_: str) -> dict[str, Any] | None:
@@ -46,7 +47,7 @@ def scienceqa_record(p: dict[str, Any], image: bytes | Path | None, id_: str) ->
     row: dict[str, Any] = {
         "id": id_,
         "question": f"{question}\nContext: {hint}" if hint else question,
-        "answer": choice_letter(p.get("answer"), len(choices)),
+        "answer": index_letter(p.get("answer"), len(choices)),
         "choices": [str(c) for c in choices],
         "format": 1,
         "images": [image],
@@ -99,7 +100,7 @@ SOURCE = Source(
     "scienceqa",
     read_scienceqa,
     ("train", "val", "test"),
-    "huggingface-cli download derek-thomas/ScienceQA --repo-type dataset --local-dir SRC; or the official "
+    download_command("derek-thomas/ScienceQA", "SRC") + "; or the official "
     "release (github.com/lupantech/ScienceQA: data/scienceqa/problems.json + tools/download.sh images)",
     hub_repos=("derek-thomas/ScienceQA",),
 )

@@ -27,6 +27,7 @@ from avr.data.sources.common import (
     text_field,
 )
 from avr.formats import OPTION_LETTERS
+from avr.hub import download_command
 
 
 def extract_boxed(text: str) -> str | None:
@@ -82,7 +83,7 @@ _SR1_PREAMBLES = re.compile(
 _OPTION_LINE = re.compile(r"^\(?([A-Z])[.):]\s*(.+)$")
 
 
-def split_options(text: str) -> tuple[str, list[str] | None]:
+def split_sr1_options(text: str) -> tuple[str, list[str] | None]:
     """``"Q? Options:\\nA. x\\nB. y"`` -> ``("Q?", ["x", "y"])``; text unchanged when the block is not
     exactly consecutive lettered lines (so nothing is lost from an irregular question)."""
     m = re.match(r"^(.*?)\s*\bOptions?:\s*\n(.*)$", text, flags=re.DOTALL)
@@ -114,7 +115,7 @@ def sr1_record(item: dict[str, Any], root: Path, row: int) -> dict[str, Any]:
     assistant = next((m["content"] for m in messages if m.get("role") == "assistant"), None)
     question = clean_sr1_question(text_field(user, "user message"))
     perception, reasoning, answer = split_see_think(text_field(assistant, "assistant message"))
-    question, choices = split_options(question)
+    question, choices = split_sr1_options(question)
     if choices:
         answer = letter_answer(answer, len(choices))
     images = item.get("images") or []
@@ -147,7 +148,7 @@ SOURCE = Source(
     "vision_sr1_cold",
     read_vision_sr1_cold,
     ("train",),
-    "huggingface-cli download LMMs-Lab-Turtle/Vision-SR1-Cold-9K --repo-type dataset --local-dir SRC",
+    download_command("LMMs-Lab-Turtle/Vision-SR1-Cold-9K", "SRC"),
     hub_repos=("LMMs-Lab-Turtle/Vision-SR1-Cold-9K",),
     hub_patterns=("A-vision_see_think.json", "cold_start/*"),
 )

@@ -10,7 +10,6 @@ the end of a benchmark.
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +43,7 @@ from avr.eval.benchmarks._base import (
     split_options,
 )
 from avr.eval.rules import Verdict
+from avr.hub import download_command, offline
 
 DEFAULT_DATA_DIR = Path("data/benchmarks")  # the CLI's --data-dir default
 MODULES: dict[str, ModuleType] = {
@@ -91,10 +91,8 @@ def download_hint(name: str, path: Path, split: str | None = None) -> str:
     split = spec.split(split)
     if spec.hub_id is None:
         return (spec.download or "").format(path=shlex.quote(str(path)))
-    cmd = f"huggingface-cli download {spec.hub_id} --repo-type dataset --local-dir {shlex.quote(str(path))}"
-    if spec.include:
-        cmd += f" --include {shlex.quote(spec.include.format(split=split))}"
-    return cmd
+    include = spec.include.format(split=split) if spec.include else None
+    return download_command(spec.hub_id, path, include=include)
 
 
 def _refuse_hidden(spec: Spec, split: str) -> None:
@@ -149,10 +147,6 @@ def parse_spec(spec: str) -> tuple[str, str | None, Path | None]:
     return name, split, Path(tail.strip()).expanduser() if sep else None
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
-
-
 def _hub_rows(spec: Spec, split: str):
     index = 0
     for config, hf_split, context in spec.hub_parts(split):
@@ -170,7 +164,7 @@ def _from_hub(spec: Spec, path: Path, split: str | None, limit: int | None) -> L
     how = f"download it with:\n  {download_hint(spec.name, path, split)}\nor pass {spec.name}=PATH"
     if spec.hub_id is None:
         raise BenchmarkNotFound(f"{where}; {how}")
-    if _offline():
+    if offline():
         raise BenchmarkNotFound(
             f"{where} and HF_HUB_OFFLINE=1, so the hub ({spec.hub_id}) was not tried; {how}"
         )

@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avr.data.records import RecordError, iter_rows, load_image
 from avr.eval.items import EvalItem
 from avr.formats import OPTION_LETTERS
 from avr.grading import gold_letter
+from avr.records import RecordError, iter_rows, load_image
 
 log = logging.getLogger(__name__)
 
@@ -505,7 +505,7 @@ class Spec:
     find: Callable[[Path, str], list[Source]]
     convert: Callable[[Row], EvalItem]
     layout: str  # what find() looks for, shown when nothing is there ({split} is filled in)
-    include: str | None = None  # huggingface-cli --include pattern ({split} is filled in)
+    include: str | None = None  # hf download --include pattern ({split} is filled in)
     hidden: tuple[str, ...] = ()  # splits whose answers are not public
     aliases: dict[str, str] = field(default_factory=dict)
     hub_config: Callable[[str], list[tuple[str | None, str, dict[str, Any]]]] | None = None

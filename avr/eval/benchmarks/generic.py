@@ -2,7 +2,7 @@
 ``NAME=path.tsv`` for a VLMEvalKit TSV of a benchmark AVR has no module for.
 
 Records: question, image|images, answer, [choices], [id], plus optional answer_type, precision and
-unit (see ``avr.data.records``); every other field goes to ``meta``, so ``level``, ``category`` and
+unit (see ``avr.records``); every other field goes to ``meta``, so ``level``, ``category`` and
 ``task`` (the synthetic data's) reach the per-level tables. A TSV row: index, image (base64),
 question, [hint], option columns A.., answer, [category, l2-category, split].
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from avr.data.records import parse_record
 from avr.eval.benchmarks._base import (
     BenchmarkNotFound,
     Loaded,
@@ -32,6 +31,7 @@ from avr.eval.benchmarks._base import (
 from avr.eval.items import EvalItem
 from avr.eval.metrics import DEFAULT_BREAKDOWN
 from avr.eval.rules import Verdict, strict
+from avr.records import parse_record
 
 SUFFIXES = (".jsonl", ".json", ".parquet", ".tsv")
 BREAKDOWN = DEFAULT_BREAKDOWN

@@ -1,0 +1,355 @@
+"""The experiment's report: per-level metrics from ``avr eval``'s scored predictions, the format mix
+per level over training from the stand-in's rollouts, tables against always-reason, and plots.
+
+Every number here is read from files the stages wrote (``eval/*/scored.jsonl``,
+``grpo/*/rollouts.jsonl``, ``summary.json``), so ``avr experiment --report-only`` rebuilds the same
+report without running anything.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from avr.eval.metrics import block
+from avr.eval.report import plot_accuracy_vs_tokens
+from avr.io import atomic_open
+from avr.miniature.experiment.recipe import BASELINE_MODES, Experiment, mode_dir
+
+F1, F2, F3 = "answer", "perception", "full"
+# The precondition, as the issue states it: at level 1 forced reasoning gains nothing over a direct
+# answer; at level 3 it is clearly more accurate.
+L1_MAX_GAIN = 0.03  # forced:3 - forced:1 accuracy at level 1 stays within 3 points
+L3_MIN_GAIN = 0.20  # forced:3 - forced:1 accuracy at level 3 is at least 20 points
+TARGETS = {"acc_within": 0.02, "l1_token_cut": 0.60, "l3_full_share": 0.80}
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def levels_of(records: Path) -> dict[str, str]:
+    """Item id -> level (as a string), from a records file of the world."""
+    return {r["id"]: str(r["level"]) for r in _read_jsonl(records)}
+
+
+def run_metrics(eval_dir: Path, levels: dict[str, str]) -> dict[str, Any] | None:
+    """Overall and per-level blocks (``avr.eval.metrics.block``) of one evaluated run, or None."""
+    scored = eval_dir / "scored.jsonl"
+    if not scored.is_file():
+        return None
+    rows = _read_jsonl(scored)
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by[levels[r["id"]]].append(r)
+    return {"overall": block(rows), "levels": {lv: block(by[lv]) for lv in sorted(by)}}
+
+
+def training_by_level(rollouts: Path, levels: dict[str, str]) -> list[dict[str, Any]]:
+    """Per step and level: the share of each format and the accuracy among that level's rollouts."""
+    per: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in _read_jsonl(rollouts):
+        per[(int(r["step"]), levels[r["prompt_id"]])].append(r)
+    out = []
+    for (step, lv), rows in sorted(per.items()):
+        n = len(rows)
+        out.append(
+            {
+                "step": step,
+                "level": lv,
+                "n": n,
+                "f1": sum(r["format"] == 1 for r in rows) / n,
+                "f3": sum(r["format"] == 3 for r in rows) / n,
+                "accuracy": sum(bool(r["correct"]) for r in rows) / n,
+            }
+        )
+    return out
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _share(b: dict[str, Any], name: str) -> float | None:
+    return b["formats"][name]["share"] if b and b.get("n") else None
+
+
+def _mean_sd(xs: list[float]) -> tuple[float, float]:
+    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def precondition_table(base: dict[str, dict[str, Any] | None]) -> tuple[str, dict[str, Any]]:
+    """Accuracy and tokens per level for forced:1/2/3 (and adaptive) on the SFT model, plus the verdict."""
+    lines = [
+        "| level | n | forced:1 acc % (tok) | forced:2 acc % (tok) | forced:3 acc % (tok) | adaptive acc % (tok) |",
+        "|---|---|---|---|---|---|",
+    ]
+    levels = sorted({lv for m in base.values() if m for lv in m["levels"]})
+    verdict: dict[str, Any] = {}
+    for lv in levels:
+        cells, n = [], None
+        for mode in BASELINE_MODES:
+            m = base.get(mode)
+            b = m["levels"].get(lv) if m else None
+            n = n or (b or {}).get("n")
+            cells.append(f"{_pct(b['accuracy'])} ({b['mean_tokens']:.1f})" if b else "-")
+        lines.append(f"| {lv} | {n or '-'} | " + " | ".join(cells) + " |")
+        f1, f3 = (base.get(m) for m in ("forced:1", "forced:3"))
+        if f1 and f3 and lv in f1["levels"] and lv in f3["levels"]:
+            gain = f3["levels"][lv]["accuracy"] - f1["levels"][lv]["accuracy"]
+            verdict[lv] = gain
+    ok1 = "1" in verdict and verdict["1"] <= L1_MAX_GAIN
+    ok3 = "3" in verdict and verdict["3"] >= L3_MIN_GAIN
+    text = "\n".join(lines)
+    text += (
+        f"\n\nPrecondition: level 1, forced:3 - forced:1 = {_pct(verdict.get('1'))} points "
+        f"(must be <= {100 * L1_MAX_GAIN:.0f}): **{'holds' if ok1 else 'fails'}**; level 3, forced:3 - forced:1 = "
+        f"{_pct(verdict.get('3'))} points (must be >= {100 * L3_MIN_GAIN:.0f}): **{'holds' if ok3 else 'fails'}**."
+    )
+    return text, {"gain": verdict, "holds": ok1 and ok3}
+
+
+def _row(name: str, m: dict[str, Any], ref: dict[str, Any] | None) -> str:
+    o, l1, l3 = m["overall"], m["levels"].get("1", {}), m["levels"].get("3", {})
+    cut = 1 - o["mean_tokens"] / ref["overall"]["mean_tokens"] if ref else None
+    return (
+        f"| {name} | {_pct(o['accuracy'])} | {o['mean_tokens']:.1f} | {_pct(cut)} | "
+        f"{_pct(l1.get('accuracy'))} | {l1.get('mean_tokens', 0):.1f} | {_pct(_share(l1, F1))} | "
+        f"{_pct(l3.get('accuracy'))} | {l3.get('mean_tokens', 0):.1f} | {_pct(_share(l3, F3))} | "
+        f"{_pct(o['malformed_rate'])} |"
+    )
+
+
+HEAD = (
+    "| run | acc % | tokens | token cut vs always-reason % | L1 acc % | L1 tokens | L1 format-1 share % "
+    "| L3 acc % | L3 tokens | L3 format-3 share % | malformed % |\n|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def arm_summary(runs: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Mean and standard deviation over seeds of the headline numbers."""
+    keys = {
+        "acc": lambda m: m["overall"]["accuracy"],
+        "tokens": lambda m: m["overall"]["mean_tokens"],
+        "l1_tokens": lambda m: m["levels"]["1"]["mean_tokens"],
+        "l1_f1": lambda m: _share(m["levels"]["1"], F1),
+        "l3_f3": lambda m: _share(m["levels"]["3"], F3),
+        "l3_acc": lambda m: m["levels"]["3"]["accuracy"],
+    }
+    return {k: _mean_sd([f(m) for m in runs]) for k, f in keys.items()}
+
+
+def targets_table(ref: dict[str, Any], main: dict[str, tuple[float, float]], ideal_cut: float | None) -> str:
+    acc_gap = main["acc"][0] - ref["overall"]["accuracy"]
+    l1_cut = 1 - main["l1_tokens"][0] / ref["levels"]["1"]["mean_tokens"]
+    cut = 1 - main["tokens"][0] / ref["overall"]["mean_tokens"]
+    rows = [
+        ("overall accuracy within 2 points of always-reason", f"{100 * acc_gap:+.1f} points",
+         abs(acc_gap) <= TARGETS["acc_within"] or acc_gap > 0),
+        ("level 1: at least 60% fewer tokens than always-reason", f"{100 * l1_cut:.1f}% fewer",
+         l1_cut >= TARGETS["l1_token_cut"]),
+        ("level 3: format 3 kept (share >= 80%)", f"{100 * main['l3_f3'][0]:.1f}%",
+         main["l3_f3"][0] >= TARGETS["l3_full_share"]),
+    ]  # fmt: skip
+    lines = ["| target | FS-GRPO (mean over seeds) | met |", "|---|---|---|"]
+    lines += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in rows]
+    ideal = f" (ideal for this mix: {_pct(ideal_cut)}%)" if ideal_cut is not None else ""
+    lines.append(f"| overall token cut vs always-reason{ideal} | {100 * cut:.1f}% | - |")
+    return "\n".join(lines)
+
+
+def headline_table(ref: dict[str, Any], sft: dict[str, Any] | None, arms: dict[str, dict[str, Any]]) -> str:
+    """Five lines for the README: always-reason, the SFT model, FS-GRPO (mean ± sd over seeds) and the
+    two ablations that change what the reward asks for."""
+    n1, n3 = (ref["levels"].get(lv, {}).get("n", 0) for lv in ("1", "3"))
+    lines = [
+        f"| held-out items ({n1} read-offs + {n3} sums/differences) | accuracy % | tokens | tokens vs always-reason | "
+        "level-1 answers in format 1 | level-3 answers in format 3 |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def cells(s: dict[str, tuple[float, float]], sd: bool) -> str:
+        def pm(key: str, scale: float = 100.0, fmt: str = ".1f") -> str:
+            mean, dev = s[key]
+            return f"{scale * mean:{fmt}}" + (f" ± {scale * dev:{fmt}}" if sd else "")
+
+        change = round(-100 * (1 - s["tokens"][0] / ref["overall"]["mean_tokens"]))
+        return (
+            f"{pm('acc')} | {pm('tokens', 1.0)} | {f'{change:+d}%' if change else 'same'} | {pm('l1_f1', 100.0, '.0f')}% | "
+            f"{pm('l3_f3', 100.0, '.0f')}% |"
+        )
+
+    lines.append(f"| always-reason (the SFT model, format 3 forced) | {cells(arm_summary([ref]), False)}")
+    if sft:
+        lines.append(f"| the SFT model, choosing freely | {cells(arm_summary([sft]), False)}")
+    names = {
+        "fs_grpo": "FS-GRPO, choosing freely",
+        "no_diversity": "FS-GRPO without the diversity bonus",
+        "no_format": "FS-GRPO without format shaping",
+    }
+    for arm, label in names.items():
+        runs = list(arms.get(arm, {}).values())
+        if runs:
+            seeds = f" ({len(runs)} seeds, mean ± sd)" if len(runs) > 1 else ""
+            lines.append(f"| {label}{seeds} | {cells(arm_summary(runs), len(runs) > 1)}")
+    return "\n".join(lines)
+
+
+def _smooth(xs: list[float], k: int = 10) -> list[float]:
+    return [statistics.fmean(xs[max(0, i - k + 1) : i + 1]) for i in range(len(xs))]
+
+
+def plot_level_shares(curves: dict[str, list[dict[str, Any]]], path: Path) -> Path:
+    """Format-1 share on level 1 and format-3 share on level 3 over training, one line per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from avr.eval.report import _save
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    for i, (run, rows) in enumerate(curves.items()):
+        for ax, lv, key in ((axes[0], "1", "f1"), (axes[1], "3", "f3")):
+            pts = [r for r in rows if r["level"] == lv]
+            ax.plot([r["step"] for r in pts], [100 * v for v in _smooth([r[key] for r in pts])],
+                    color=f"C{i % 10}", label=run, linestyle="-" if run.startswith("fs_grpo") else "--")  # fmt: skip
+    axes[0].set_title("level 1 (read-off): share of format 1")
+    axes[1].set_title("level 3 (combine): share of format 3")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("share of the level's rollouts (%, 10-step mean)")
+    axes[1].legend(fontsize=7, loc="lower right")
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
+    rec = out / "data" / "records"
+    if not (rec / "heldout.jsonl").is_file():
+        raise FileNotFoundError(f"{rec / 'heldout.jsonl'}: nothing to report; run the experiment first")
+    held = levels_of(rec / "heldout.jsonl")
+    rl_levels = levels_of(rec / "rl.jsonl")
+    base = {m: run_metrics(out / "eval" / mode_dir(m), held) for m in BASELINE_MODES}
+    ref = base.get("forced:3")
+    arms: dict[str, dict[str, dict[str, Any]]] = {}
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for name, arm in exp.arms.items():
+        for run in arm.run_names():
+            m = run_metrics(out / "eval" / run, held)
+            if m:
+                arms.setdefault(name, {})[run] = m
+            rollouts = out / "grpo" / run / "rollouts.jsonl"
+            if rollouts.is_file():
+                curves[run] = training_by_level(rollouts, rl_levels)
+    plots = out / "plots"
+    plots.mkdir(exist_ok=True)
+    lines = [
+        "# The miniature AVR experiment",
+        "",
+        f"Recipe `{exp.path.name}`; world `{exp.world}`; model `{exp.model['size']}` Qwen3-VL trained from "
+        f"scratch. Machine: {summary.get('machine', '?')}.",
+        "",
+        *(
+            [f"Stage 1 was not run here: the SFT model is the checkpoint `{summary['sft_checkpoint']}`.", ""]
+            if summary.get("sft_checkpoint")
+            else []
+        ),
+        "Stage 2 runs through the **CPU stand-in** (TRL GRPOTrainer with `avr.rl.reward`, the same parquet "
+        "and reward as the verl recipe); verl needs GPUs for a GRPO step.",
+        "",
+        "## Precondition: does writing the steps help where the world says it should?",
+        "",
+        "The SFT model, each format forced, on held-out items (accuracy %, mean output tokens):",
+        "",
+    ]
+    if any(base.values()):
+        table, verdict = precondition_table(base)
+        lines += [table, ""]
+    else:
+        verdict = {"holds": False}
+        lines += ["(not evaluated yet)", ""]
+    points: dict[str, dict[str, Any]] = {}
+    if ref:
+        points["SFT forced:3 (always-reason)"] = ref
+        if base.get("adaptive"):
+            points["SFT adaptive"] = base["adaptive"]
+        if base.get("forced:1"):
+            points["SFT forced:1"] = base["forced:1"]
+        lines += ["## Headline", "", headline_table(ref, base.get("adaptive"), arms), ""]
+        lines += ["## Against always-reason", "", HEAD, _row("SFT, forced:3 (always-reason)", ref, ref)]
+        if base.get("adaptive"):
+            lines.append(_row("SFT, choosing freely", base["adaptive"], ref))
+        main = arms.get("fs_grpo", {})
+        for run, m in main.items():
+            lines.append(_row(f"FS-GRPO, choosing freely ({run})", m, ref))
+        summary_main = arm_summary(list(main.values())) if main else None
+        if summary_main:
+            s = summary_main
+            lines += [
+                "",
+                f"FS-GRPO over {len(main)} seed(s): accuracy {100 * s['acc'][0]:.1f} ± {100 * s['acc'][1]:.1f} %, "
+                f"tokens {s['tokens'][0]:.1f} ± {s['tokens'][1]:.1f}, level-1 format-1 share "
+                f"{100 * s['l1_f1'][0]:.1f} ± {100 * s['l1_f1'][1]:.1f} %, level-3 format-3 share "
+                f"{100 * s['l3_f3'][0]:.1f} ± {100 * s['l3_f3'][1]:.1f} % (mean ± sd).",
+                "",
+                "### Targets",
+                "",
+            ]
+            f1 = base.get("forced:1")
+            ideal = None
+            if f1 and "1" in f1["levels"] and "3" in ref["levels"]:
+                n1, n3 = ref["levels"]["1"]["n"], ref["levels"]["3"]["n"]
+                best = (f1["levels"]["1"]["mean_tokens"] * n1 + ref["levels"]["3"]["mean_tokens"] * n3) / (
+                    n1 + n3
+                )
+                ideal = 1 - best / ref["overall"]["mean_tokens"]
+            lines += [targets_table(ref, summary_main, ideal), ""]
+        lines += [
+            "## Ablations",
+            "",
+            "Each arm is one switch of the same recipe, same SFT model, same seed(s).",
+            "",
+        ]
+        lines += [HEAD.replace("| run |", "| arm (run) |")]
+        for name, runs in arms.items():
+            for run, m in runs.items():
+                lines.append(_row(f"{name} ({run}, reward `{exp.arms[name].reward}`)", m, ref))
+                points[run] = m
+        lines.append("")
+    plot_accuracy_vs_tokens(
+        points,
+        plots / "accuracy_vs_tokens.png",
+        per_benchmark=False,
+        xlabel="mean output tokens per held-out item",
+    )
+    lines += ["## Plots", "", "![accuracy vs tokens](plots/accuracy_vs_tokens.png)", ""]
+    if curves:
+        plot_level_shares(curves, plots / "format_share_per_level.png")
+        lines += ["![format share per level](plots/format_share_per_level.png)", ""]
+        lines += ["Training curves of each run (format mix, reward, accuracy, w(t)):", ""]
+        lines += [f"- [{run}](grpo/{run}/training_curves.png)" for run in curves]
+        lines.append("")
+    stages = summary.get("stages", {})
+    if stages:
+        total = sum(stages.values())
+        lines += ["## Wall time", "", "| stage | seconds |", "|---|---|"]
+        lines += [f"| {k} | {v:.0f} |" for k, v in stages.items()]
+        lines += [f"| **total** | **{total:.0f}** ({total / 60:.1f} min) |", ""]
+    path = out / "report.md"
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    results = {
+        "precondition": verdict,
+        "baselines": base,
+        "arms": arms,
+        "curves": curves,
+    }
+    with atomic_open(out / "results.json", "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=1)
+    return path

@@ -1,0 +1,150 @@
+"""The FS-GRPO trainer mode for stock verl 0.9.1: the group half of AVR's reward.
+
+verl's reward loop scores one rollout at a time, so the ``adaptive_reward`` manager cannot see a
+group. The trainer does: this registers ``trainer.v1.trainer_mode=fs_grpo``, a ``PPOTrainerSync``
+whose advantage step first adds each response's diversity bonus
+
+    D = w(t) * (1 - share of its format among the valid formats of its uid group)
+
+to its score at the last valid token, then lets verl's own GRPO advantage normalise within the
+group. w(t) uses the trainer's ``global_steps`` and ``total_training_steps``; validation does not
+run this step, so it never sees the bonus. The arithmetic is ``avr.rl.reward.diversity_bonuses``, the
+same function ``score_batch`` uses.
+
+Loaded through the ``verl.plugins`` entry point (``avr_trainer``) in the driver and in every Ray
+actor, including verl's ``TaskRunnerV1`` where the trainer is built.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+
+from avr.rl.reward import RewardResult, diversity_bonuses, diversity_weight, summarize
+from avr.rl.reward_manager import reward_config_from
+from avr.rl.verl_version import require_verl_series
+
+require_verl_series(__name__)  # the v1 trainer this subclasses exists in verl 0.9.x only
+
+logger = logging.getLogger(__name__)
+
+TRAINER_MODE = "fs_grpo"
+FIELDS = ["uid", "response_mask", "rm_scores", "extra_fields"]
+
+
+def session_of(key: str) -> str:
+    """verl's agent loop keys outputs ``{uid}_{session_id}_{index}``: one rollout is one session."""
+    return key.rsplit("_", 1)[0]
+
+
+def group_bonuses(
+    keys: list[str],
+    uids: list[Any],
+    formats: list[int],
+    padding: list[bool],
+    *,
+    step: int,
+    total_steps: int,
+    config,
+) -> list[float]:
+    """The bonus of each output: formats counted once per session, padding copies ignored."""
+    sessions: dict[str, int] = {}
+    s_formats, s_groups = [], []
+    for key, uid, fmt, pad in zip(keys, uids, formats, padding, strict=True):
+        if pad:
+            continue
+        s = session_of(key)
+        if s not in sessions:
+            sessions[s] = len(s_formats)
+            s_formats.append(int(fmt))
+            s_groups.append(uid)
+    per_session = diversity_bonuses(s_formats, s_groups, step=step, total_steps=total_steps, config=config)
+    return [
+        0.0 if pad else per_session[sessions[session_of(k)]] for k, pad in zip(keys, padding, strict=True)
+    ]
+
+
+def add_at_last_valid_token(
+    scores: torch.Tensor, response_mask: torch.Tensor, bonus: list[float]
+) -> torch.Tensor:
+    """scores[i, last valid token] += bonus[i] on padded [B, L] tensors (rows without tokens untouched)."""
+    scores = scores.clone()
+    lengths = response_mask.long().sum(dim=1)
+    for i, b in enumerate(bonus):
+        if b and lengths[i] > 0:
+            last = int(torch.nonzero(response_mask[i]).max())
+            scores[i, last] += b
+    return scores
+
+
+def _extra_infos(extra_fields: Any) -> list[dict]:
+    items = extra_fields.tolist() if hasattr(extra_fields, "tolist") else list(extra_fields)
+    return [(e or {}).get("reward_extra_info", {}) if isinstance(e, dict) else {} for e in items]
+
+
+def step_metrics(infos: list[dict], bonus: list[float], padding: list[bool], w: float) -> dict[str, float]:
+    """avr/* metrics of the step: per-format share, accuracy and length; the mean of each term; w(t)."""
+    results = [
+        RewardResult.from_per_sample(info, b)
+        for info, b, pad in zip(infos, bonus, padding, strict=True)
+        if not pad and "format" in info
+    ]
+    metrics = summarize(results)
+    metrics["avr/diversity_weight"] = w
+    return metrics
+
+
+def _register() -> None:
+    import transfer_queue as tq
+    from tensordict import TensorDict
+    from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
+    from verl.workers.utils.padding import response_to_nested
+
+    @register_trainer(TRAINER_MODE)
+    class FSGRPOTrainer(PPOTrainerSync):
+        """verl's sync trainer with the FS-GRPO diversity bonus added before the GRPO advantage."""
+
+        # verl's base trainer tests `trainer_mode == "sync"` by name (replay buffer, batch sizes,
+        # checkpoints); any other name silently gets the async behaviour. Report "sync" to it.
+        @property
+        def trainer_mode(self) -> str:
+            return "sync"
+
+        @trainer_mode.setter
+        def trainer_mode(self, value: str) -> None:
+            self._registered_mode = value
+
+        def _compute_advantage(self, batch, metrics: dict):
+            config = reward_config_from(self.config)
+            step, total = int(self.global_steps), int(self.total_training_steps)
+            data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=FIELDS)
+            nested_mask = data["response_mask"]
+            infos = _extra_infos(data["extra_fields"])
+            uids = (
+                [str(u) for u in data["uid"].tolist()]
+                if hasattr(data["uid"], "tolist")
+                else list(data["uid"])
+            )
+            padding = [bool(tag.get("is_padding", False)) for tag in batch.tags]
+            formats = [int(i.get("format", 0)) for i in infos]
+            bonus = group_bonuses(
+                batch.keys, uids, formats, padding, step=step, total_steps=total, config=config
+            )
+            if any(bonus):
+                padded = data.select("rm_scores", "response_mask").to_padded_tensor()
+                scores = add_at_last_valid_token(padded["rm_scores"], padded["response_mask"], bonus)
+                out = TensorDict(
+                    {"rm_scores": response_to_nested(scores, nested_mask)}, batch_size=len(batch)
+                )
+                tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id, fields=out)
+            metrics.update(step_metrics(infos, bonus, padding, diversity_weight(step, total, config)))
+            return super()._compute_advantage(batch, metrics)
+
+
+try:
+    _register()
+except Exception:  # verl swallows plugin import errors at DEBUG level; say it where people look
+    logger.warning("avr: could not register the '%s' trainer mode with verl", TRAINER_MODE, exc_info=True)
+    raise

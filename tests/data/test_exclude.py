@@ -1,0 +1,195 @@
+"""The --exclude guard: training rows that are benchmark items never reach the SFT or RL set."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from avr.data.exclude import LeakageIndex, normalize_question
+from avr.data.rl import build_rl_dataset
+from avr.data.sft import build_sft_dataset
+from avr.eval.items import EvalItem
+from avr.records import read_records
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("<image 1> What is the   area of the shaded region?", "what is the area of the shaded region"),
+        ("What is the AREA of the shaded region?!", "What is the area of the shaded region"),
+    ],
+)
+def test_question_normalisation(a, b):
+    assert normalize_question(a) == normalize_question(b)
+
+
+def _jpeg(rec) -> bytes:
+    """The record's image re-encoded and resized: other bytes, same picture."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(rec.images[0].data)).convert("RGB").resize((200, 200)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def _index(records_path, leak_rows: list[int], long_question: str) -> LeakageIndex:
+    recs, _ = read_records([records_path])
+    items = [
+        EvalItem(id=f"bench-{i}", benchmark="mathvista", question="unrelated", images=[recs[i].images[0].data],
+                 answers=["1"])
+        for i in leak_rows
+    ]  # fmt: skip
+    items.append(
+        EvalItem(id="q", benchmark="mathvision", question=long_question, images=[b"other"], answers=["x"])
+    )
+    reenc = EvalItem(
+        id="reenc",
+        benchmark="mathvista",
+        question=recs[9].question,
+        images=[_jpeg(recs[9])],
+        answers=recs[9].answers,
+    )
+    items.append(reenc)
+    items.append(
+        EvalItem(
+            id="short", benchmark="mathvision", question="What digit is shown?", images=[b"o"], answers=["x"]
+        )
+    )
+    return LeakageIndex().add(items)
+
+
+def test_builders_drop_leaked_rows_and_report_them(tmp_path, synthetic_records):
+    rows = [json.loads(x) for x in synthetic_records.read_text().splitlines()]
+    long_q = "<image 1>Which   colour has the MOST shapes in this picture, counting all of them?"
+    rows[5]["question"] = "What digit is shown?"
+    rows[7]["question"] = "Which colour has the most shapes in this picture counting all of them"
+    path = synthetic_records.with_name("leaky.jsonl")
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recs, _ = read_records([path])
+    # rows 0 and 3 share an image with the benchmark; row 7's question is a benchmark question;
+    # row 9's image was re-encoded in the benchmark under the same (short) question; row 5's short
+    # question, and every other row asking row 9's question, match no benchmark picture: kept
+    index = _index(path, [0, 3], long_q)
+    leaked_images = {recs[i].images[0].sha256 for i in (0, 3)}
+    expected = {r.id for r in recs if r.images[0].sha256 in leaked_images} | {recs[7].id}
+    # row 9's picture (and any row drawing the very same picture) under row 9's question
+    expected |= {
+        r.id
+        for r in recs
+        if r.question == recs[9].question
+        and r.answers == recs[9].answers
+        and r.images[0].data == recs[9].images[0].data
+    }
+    same_question = [r for r in recs if r.question == recs[9].question and r.id not in expected]
+    assert same_question, "the fixture needs other rows asking row 9's question about other images"
+
+    stats = build_sft_dataset([path], tmp_path / "sft", exclude=index)
+    assert stats["excluded"] == len(expected) and stats["rows"] == len(recs) - len(expected)
+    report = [json.loads(x) for x in (tmp_path / "sft" / "avr_sft.excluded.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in report} == expected
+    by_id = {r["id"]: r for r in report}
+    assert by_id[recs[0].id] == {"file": str(path), "row": 1, "id": recs[0].id, "reason": "image",
+                                 "benchmark_item": "mathvista/bench-0"}  # fmt: skip
+    assert by_id[recs[7].id]["reason"] == "question" and by_id[recs[7].id]["benchmark_item"] == "mathvision/q"
+    assert by_id[recs[9].id]["reason"] == "question, answer and similar image"
+
+    rl = build_rl_dataset([path], tmp_path / "rl", val_fraction=0.1, exclude=index)
+    assert rl["excluded"] == len(expected) and rl["train"] + rl["val"] == len(recs) - len(expected)
+    kept = pq.read_table(tmp_path / "rl" / "train.parquet").to_pylist()
+    assert not {r["extra_info"]["id"] for r in kept} & expected
+    # without --exclude nothing is dropped and a stale report goes away
+    again = build_sft_dataset([path], tmp_path / "sft")
+    assert again["excluded"] == 0 and not (tmp_path / "sft" / "avr_sft.excluded.jsonl").exists()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The guard's two checks, each on its own: a look-alike must really look alike, and every image of a
+# multi-image record (and of a multi-image benchmark item) is checked, not only the first.
+
+
+def _picture(direction: str, size: int = 64, fmt: str = "PNG") -> bytes:
+    """A grey ramp, darker to the right ("h") or to the bottom ("v"): two pictures a difference hash
+    tells apart at once (64 bits apart), each surviving re-encoding and resizing."""
+    import io
+
+    from PIL import Image
+
+    im = Image.new("L", (size, size))
+    im.putdata(
+        [255 - 255 * (x if direction == "h" else y) // (size - 1) for y in range(size) for x in range(size)]
+    )
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _rec(question: str, answer: str, *images: bytes):
+    import hashlib
+
+    from avr.records import Image, Record
+
+    ims = [Image(data=b, ext="png", sha256=hashlib.sha256(b).hexdigest()) for b in images]
+    return Record(question=question, answers=[answer], images=ims, format=1, id="r")
+
+
+SHORT_Q = "How many red shapes are there?"  # short: a question match alone does not count
+
+
+def test_fixture_pictures_are_apart_and_reencodings_alike():
+    from avr.data.exclude import MAX_HASH_DISTANCE, dhash
+
+    ramp_h, ramp_v = dhash(_picture("h")), dhash(_picture("v"))
+    reencoded = dhash(_picture("h", size=200, fmt="JPEG"))
+    assert (ramp_h ^ ramp_v).bit_count() > MAX_HASH_DISTANCE
+    assert (ramp_h ^ reencoded).bit_count() <= MAX_HASH_DISTANCE
+    assert _picture("h") != _picture("h", size=200, fmt="JPEG")
+
+
+def test_same_question_and_answer_on_another_picture_is_kept():
+    """Catches a look-alike check that says "similar" for any two pictures."""
+    index = LeakageIndex().add(
+        [EvalItem(id="b1", benchmark="mathvista", question=SHORT_Q, images=[_picture("h")], answers=["3"])]
+    )
+    assert index.match(_rec(SHORT_Q, "3", _picture("v"))) is None
+    hit = index.match(_rec(SHORT_Q, "3", _picture("h", size=200, fmt="JPEG")))
+    assert hit == {"reason": "question, answer and similar image", "benchmark_item": "mathvista/b1"}
+    assert index.match(_rec(SHORT_Q, "4", _picture("h", size=200, fmt="JPEG"))) is None  # other answer
+
+
+def test_every_image_of_a_multi_image_record_is_checked():
+    other = _picture("v")
+    leaked = _picture("h")
+    index = LeakageIndex().add(
+        [EvalItem(id="b1", benchmark="mathvision", question="unrelated", images=[leaked], answers=["x"])]
+    )
+    assert index.match(_rec("What is shown?", "y", other)) is None
+    assert index.match(_rec("What is shown?", "y", other, leaked)) == {
+        "reason": "image",
+        "benchmark_item": "mathvision/b1",
+    }
+    # the look-alike check too: the re-encoded benchmark picture is the record's second image
+    index = LeakageIndex().add(
+        [EvalItem(id="b2", benchmark="mathvista", question=SHORT_Q, images=[leaked], answers=["3"])]
+    )
+    second = _rec(SHORT_Q, "3", other, _picture("h", size=200, fmt="JPEG"))
+    assert index.match(second) == {
+        "reason": "question, answer and similar image",
+        "benchmark_item": "mathvista/b2",
+    }
+
+
+def test_every_image_of_a_multi_image_benchmark_item_is_indexed():
+    first, second = _picture("v"), _picture("h")
+    index = LeakageIndex().add(
+        [EvalItem(id="b3", benchmark="mmmu", question=SHORT_Q, images=[first, second], answers=["3"])]
+    )
+    assert index.match(_rec("Another question?", "z", second)) == {
+        "reason": "image",
+        "benchmark_item": "mmmu/b3",
+    }
+    hit = index.match(_rec(SHORT_Q, "3", _picture("h", size=200, fmt="JPEG")))
+    assert hit == {"reason": "question, answer and similar image", "benchmark_item": "mmmu/b3"}

@@ -1,0 +1,104 @@
+"""`avr data rl`: records -> verl parquet that verl's own RLHFDataset reads without dropping a row."""
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+from omegaconf import OmegaConf
+
+from avr.data.rl import answer_type, build_rl_dataset
+from avr.records import RecordError
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("12", ("integer", None)),
+        ("1,000", ("integer", None)),
+        ("0.25", ("float", 2)),
+        ("red", ("text", None)),
+    ],
+)
+def test_answer_type(answer, expected):
+    assert answer_type(answer) == expected
+
+
+def test_schema_and_split(synthetic_records, tmp_path):
+    stats = build_rl_dataset([synthetic_records], tmp_path / "rl", val_fraction=0.25, seed=3)
+    assert (stats["train"], stats["val"], stats["skipped"]) == (36, 12, 0)
+    train = pq.read_table(tmp_path / "rl" / "train.parquet").to_pylist()
+    val = pq.read_table(tmp_path / "rl" / "val.parquet").to_pylist()
+    assert {r["extra_info"]["id"] for r in train}.isdisjoint({r["extra_info"]["id"] for r in val})
+    row = train[0]
+    assert set(row) == {"data_source", "prompt", "images", "ability", "reward_model", "extra_info"}
+    assert row["prompt"][0]["role"] == "user"
+    assert row["prompt"][0]["content"].count("<image>") == len(row["images"]) == 1
+    assert row["images"][0]["bytes"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert row["reward_model"]["style"] == "rule" and isinstance(row["reward_model"]["ground_truth"], list)
+    mc = [r for r in train if r["extra_info"]["choices"]]
+    assert mc and all(r["extra_info"]["question_type"] == "multi_choice" for r in mc)
+    assert all("\nOptions:\nA. " in r["prompt"][0]["content"] for r in mc)
+    # the same seed gives the same split
+    build_rl_dataset([synthetic_records], tmp_path / "rl2", val_fraction=0.25, seed=3)
+    assert pq.read_table(tmp_path / "rl2" / "val.parquet").to_pylist() == val
+
+
+def test_bad_ground_truth_is_rejected_at_build_time(tmp_path, synthetic_records):
+    rows = [json.loads(x) for x in synthetic_records.read_text().splitlines()[:3]]
+    rows[1]["answer"] = "  "
+    for r in rows:
+        r["image"] = str(synthetic_records.parent / r["image"])
+    src = tmp_path / "bad.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(RecordError, match=r"bad\.jsonl: row 2: missing or empty 'answer'"):
+        build_rl_dataset([src], tmp_path / "out")
+    assert not (tmp_path / "out" / "train.parquet").exists()
+    stats = build_rl_dataset([src], tmp_path / "out", on_error="skip", val_fraction=0)
+    assert stats["train"] == 2 and stats["skipped"] == 1
+    assert json.loads((tmp_path / "out" / "skipped.jsonl").read_text())["row"] == 2
+
+
+def test_cli(synthetic_records, tmp_path, env):
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "avr.cli",
+            "data",
+            "rl",
+            "-i",
+            str(synthetic_records),
+            "-o",
+            str(tmp_path / "rl"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "46 train rows, 2 val rows, 0 skipped" in r.stdout and "data.train_files=" in r.stdout
+
+
+def test_verl_rlhf_dataset_reads_every_row(synthetic_records, tiny_model, tmp_path):
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+    from verl.utils.tokenizer import hf_processor, hf_tokenizer
+
+    build_rl_dataset([synthetic_records], tmp_path / "rl", val_fraction=0.25)
+    config = OmegaConf.create(
+        {
+            "max_prompt_length": 512,
+            "image_patch_size": 16,
+            "filter_overlong_prompts": True,
+            "filter_overlong_prompts_workers": 1,
+            "cache_dir": str(tmp_path / "cache"),
+        }
+    )
+    tok, proc = hf_tokenizer(str(tiny_model)), hf_processor(str(tiny_model))
+    for split, n in (("train", 36), ("val", 12)):
+        ds = RLHFDataset(str(tmp_path / "rl" / f"{split}.parquet"), tok, config, processor=proc)
+        assert len(ds) == n
+    item = ds[0]
+    assert list(item["reward_model"]["ground_truth"]) and item["extra_info"]["split"] == "val"
+    assert item["raw_prompt"][0]["content"][0]["type"] == "image"

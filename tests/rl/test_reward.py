@@ -1,0 +1,235 @@
+"""The FS-GRPO reward: each term as a table, the seed preset against hand-computed values, a fuzz run."""
+
+import math
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from avr.grading import warm_up
+from avr.rl.reward import (
+    RewardConfig,
+    diversity_bonuses,
+    diversity_weight,
+    length_factor,
+    score_batch,
+    score_response,
+    summarize,
+)
+
+PAPER = RewardConfig.load("paper")
+SEED = RewardConfig.load("seed")
+F1 = "<answer>{}</answer>"
+F2 = "<perception>two red dots</perception><answer>{}</answer>"
+F3 = "<perception>two red dots</perception><reasoning>1+1=2</reasoning><answer>{}</answer>"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _math_worker():
+    warm_up()
+
+
+def test_presets_load_and_reject_unknown_keys(tmp_path):
+    assert PAPER.bonus == {1: 0.5, 2: 0.3, 3: 0.0} and PAPER.penalty == {1: -0.5, 2: -0.2, 3: 0.0}
+    assert (PAPER.length_on_penalty, PAPER.length_unit) == (False, "tokens")
+    assert (SEED.length_on_penalty, SEED.length_unit) == (True, "words")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("bonus: {1: 0.5, 2: 0.3, 3: 0.0}\nlenght_threshold: 10\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml: unknown key\(s\) \['lenght_threshold'\]"):
+        RewardConfig.load(bad)
+    with pytest.raises(FileNotFoundError):
+        RewardConfig.load("no_such_preset")
+
+
+@pytest.mark.parametrize(
+    "length, factor", [(0, 1.0), (300, 1.0), (301, 300 / 301), (600, 0.5), (1000, 0.3), (10**6, 0.3)]
+)
+def test_length_factor(length, factor):
+    assert length_factor(length, PAPER) == pytest.approx(factor)
+
+
+@pytest.mark.parametrize(
+    "step, total, w",
+    [
+        (0, 100, 0.5),
+        (50, 100, 0.25),
+        (100, 100, 0.0),
+        (150, 100, 0.0),
+        (25, 100, 0.25 * (1 + math.cos(math.pi / 4))),
+        (3, 0, 0.0),
+    ],
+)
+def test_diversity_weight_cosine(step, total, w):
+    assert diversity_weight(step, total, PAPER) == pytest.approx(w)
+
+
+@pytest.mark.parametrize(
+    "template, answer, length, score, fmt, correct",
+    [
+        (F1, "2", 10, 1.5, 1, True),
+        (F2, "2", 10, 1.3, 2, True),
+        (F3, "2", 10, 1.0, 3, True),
+        (F1, "3", 10, -0.5, 1, False),
+        (F2, "3", 10, -0.2, 2, False),
+        (F3, "3", 10, 0.0, 3, False),
+        (F1, "2", 600, 0.75, 1, True),  # 1.5 x L(600)=0.5
+        (F3, "2", 1000, 0.3, 3, True),  # floor
+        (F1, "3", 600, -0.5, 1, False),  # paper: L never softens a penalty
+        ("{}", "2", 1, -1.0, 0, False),  # no tags
+        ("<answer></answer>{}", "", 1, -1.0, 0, False),  # empty answer block is malformed
+        ("<answer>2</answer><answer>{}</answer>", "2", 5, -1.0, 0, False),  # duplicated
+        ("<answer>{}</answer><perception>p</perception>", "2", 5, -1.0, 0, False),  # out of order
+        ("<answer>x <answer>{}</answer></answer>", "2", 5, -1.0, 0, False),  # nested
+        ("I think <answer>{}</answer>", "2", 5, -1.0, 0, False),  # stray text
+    ],
+)
+def test_score_response_paper(template, answer, length, score, fmt, correct):
+    r = score_response(template.format(answer), "2", length=length, config=PAPER)
+    assert (r.score, r.format, r.correct) == (pytest.approx(score), fmt, correct)
+
+
+def test_diversity_bonus_groups():
+    formats = [1, 1, 1, 2, 0, 3, 3, 0, 2]
+    groups = ["a", "a", "a", "a", "a", "b", "b", "c", "c"]
+    d = diversity_bonuses(formats, groups, step=0, total_steps=10, config=PAPER)
+    w = 0.5
+    assert d[:4] == pytest.approx([w * 0.25, w * 0.25, w * 0.25, w * 0.75])  # shares among 4 valid
+    assert d[4] == 0.0  # malformed: no bonus
+    assert d[5:7] == [0.0, 0.0]  # one format in the group: share 1
+    assert d[7:] == [0.0, 0.0]  # a single valid response: no bonus
+    assert diversity_bonuses(formats, groups, step=10, total_steps=10, config=PAPER) == [0.0] * 9
+
+
+def test_score_batch_composes_both_halves():
+    responses = [F1.format("2"), F2.format("2"), F1.format("9"), "junk"]
+    res = score_batch(
+        responses, ["2"] * 4, [0, 0, 0, 0], step=0, total_steps=10, lengths=[5, 5, 5, 5], config=PAPER
+    )
+    # valid formats in the group: 1, 2, 1 -> shares 2/3, 1/3, 2/3; w(0) = 0.5
+    assert [r.score for r in res] == pytest.approx([1.5 + 0.5 / 3, 1.3 + 0.5 * 2 / 3, -0.5 + 0.5 / 3, -1.0])
+    assert [r.diversity_bonus for r in res][3] == 0.0
+    m = summarize(res)
+    assert m["avr/malformed/share"] == 0.25 and m["avr/answer/accuracy"] == 0.5
+    assert m["avr/accuracy"] == 0.5 and m["avr/invalid_ground_truth"] == 0.0
+
+
+def test_grading_timeouts_are_counted_not_hidden():
+    slow_gold, slow_pred = "(x+1)^{100000}", "(x+2)^{99999}"  # sympy would expand this for a long time
+    cfg = RewardConfig.from_dict({"grading_timeout": 0.5})
+    res = score_batch(
+        [F1.format(slow_pred), F1.format("2")], [slow_gold, "2"], [0, 0], step=0, total_steps=1,
+        lengths=[3, 3], config=cfg,
+    )  # fmt: skip
+    assert res[0].grading_timed_out and not res[0].correct and not res[1].grading_timed_out
+    assert summarize(res)["avr/grading_timeouts"] == 1.0 and summarize(res[1:])["avr/grading_timeouts"] == 0.0
+
+
+def test_lengths_are_required_without_a_tokenizer():
+    with pytest.raises(ValueError, match="no lengths given"):
+        score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, config=PAPER)
+
+
+def test_lengths_from_the_configured_tokenizer(tiny_model):
+    cfg = RewardConfig.from_dict({"tokenizer": str(tiny_model)})
+    (r,) = score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, config=cfg)
+    assert 3 <= r.length <= 12
+
+
+def test_missing_ground_truth_scores_wrong_and_is_counted():
+    res = score_batch(
+        [F1.format("2"), F1.format("")],
+        [None, ""],
+        [0, 0],
+        step=0,
+        total_steps=1,
+        lengths=[3, 3],
+        config=PAPER,
+    )
+    assert res[0].correct is False and res[0].valid_ground_truth is False
+    assert summarize(res)["avr/invalid_ground_truth"] == 2.0
+
+
+def test_seed_preset_reproduces_hand_computed_reference_values():
+    """Reference arithmetic: words x 1.3 lengths, and the length factor on penalties too."""
+    long_words = " ".join(["word"] * 300)  # 300 words -> 390 "tokens" -> L = 300/390
+    cases = [
+        (F1.format("2"), 1.5),  # short, right, F1: 1.5
+        (F1.format("3"), -0.5),  # short, wrong
+        # "<perception>two", "red", then the 300 words (the first and last glued to tags): 302 words
+        (F3.replace("1+1=2", long_words).format("2"), 1.0 * 300 / (302 * 1.3)),
+        (F1.replace("{}", long_words + " {}").format("3"), -0.5 * 300 / (301 * 1.3)),  # softened penalty
+    ]
+    res = score_batch([c[0] for c in cases], ["2"] * 4, [0, 1, 2, 3], step=5, total_steps=10, config=SEED)
+    assert [r.score for r in res] == pytest.approx([c[1] for c in cases])
+    # the paper preset does not soften the penalty of the long wrong answer
+    paper = score_response(cases[3][0], "2", length=391.3, config=PAPER)
+    assert paper.score == -0.5
+
+
+RESPONSE = st.one_of(
+    st.text(max_size=200),
+    st.builds(
+        lambda parts: "".join(parts),
+        st.lists(
+            st.sampled_from(
+                [
+                    "<answer>",
+                    "</answer>",
+                    "<perception>",
+                    "</perception>",
+                    "<reasoning>",
+                    "</reasoning>",
+                    "B",
+                    "2",
+                    "\\frac{1}{2}",
+                    "x^2",
+                    " ",
+                    "\n",
+                    "(B)",
+                    "a",
+                    "1,000",
+                    "$",
+                    "{",
+                    "}",
+                ]
+            ),
+            max_size=30,
+        ),
+    ),
+)
+
+
+@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(response=RESPONSE, gt=st.sampled_from(["B", "2", "0.5", "x^2", "red", ""]))
+def test_fuzz_random_responses_never_raise_and_stay_bounded(response, gt):
+    t0 = time.monotonic()
+    r = score_response(
+        response, gt, length=len(response), choices=["red", "blue"] if gt == "B" else None, config=PAPER
+    )
+    assert time.monotonic() - t0 < 1.0
+    assert r.format in (0, 1, 2, 3) and -1.0 <= r.score <= 1.5
+
+
+def test_cpu_standin_logs_grading_timeouts(monkeypatch):
+    """The CPU stand-in's per-step avr/* metrics carry the timeout count, as verl's trainer mode does."""
+    import avr.rl.reward
+    from avr.grading import Grade
+    from avr.miniature.standin import FSGRPOReward
+
+    class State:
+        global_step = 0
+
+    reward = FSGRPOReward(PAPER, num_generations=2, updates_per_step=1, total_steps=4)
+    real_grade = avr.rl.reward.grade
+    monkeypatch.setattr(
+        avr.rl.reward,
+        "grade",
+        lambda a, *r, **k: Grade(False, timed_out=True) if a == "x" else real_grade(a, *r, **k),
+    )
+    reward(
+        ["p", "p"], [F1.format("x"), F1.format("2")], [[1, 2], [1, 2]],
+        ground_truth=[["2"], ["2"]], choices=[None, None], prompt_id=["0", "0"], trainer_state=State(),
+    )  # fmt: skip
+    metrics = reward.pop_metrics()
+    assert metrics["avr/grading_timeouts"] == 1.0 and metrics["avr/accuracy"] == 0.5

@@ -1,0 +1,63 @@
+"""The verdict of scripts/gpu_smoke.sh (the run itself needs a GPU): the bonus must be in verl's scores."""
+
+import subprocess
+import sys
+
+import pytest
+
+from avr.rl.smoke_metrics import check_steps
+
+
+def _step(step, w, base, bonus, score=None, **extra):
+    data = {
+        "avr/diversity_weight": w,
+        "avr/mean_base": base,
+        "avr/mean_diversity_bonus": bonus,
+        "critic/score/mean": base + bonus if score is None else score,
+        "avr/answer/share": 0.5,
+        **extra,
+    }
+    return {"step": step, "data": data}
+
+
+def test_a_run_whose_bonus_reached_the_scores_passes():
+    lines, problems = check_steps([_step(1, 0.25, 0.6, 0.08), _step(2, 0.0, 0.7, 0.0)])
+    assert problems == []
+    assert lines[0] == "step 1: w(t) = 0.2500; verl's critic/score/mean 0.6800 = base 0.6000 + bonus 0.0800"
+
+
+def test_a_bonus_missing_from_verls_scores_fails():
+    _, problems = check_steps([_step(1, 0.25, 0.6, 0.08, score=0.6), _step(2, 0.0, 0.7, 0.0)])
+    assert len(problems) == 1 and "step 1: critic/score/mean 0.600000 != " in problems[0]
+
+
+def test_all_zero_bonuses_prove_nothing():
+    _, problems = check_steps([_step(1, 0.25, 0.6, 0.0), _step(2, 0.0, 0.7, 0.0)])
+    assert len(problems) == 1 and "no step with w(t) > 0 had a non-zero mean bonus" in problems[0]
+    assert "avr/answer/share" in problems[0]
+
+
+def test_no_trainer_mode_metrics():
+    _, problems = check_steps([{"step": 1, "data": {"critic/score/mean": 0.5}}])
+    assert problems == ["no training step logged avr/diversity_weight: the fs_grpo trainer mode did not run"]
+
+
+@pytest.mark.parametrize("good", [True, False])
+def test_the_cli_reads_verls_file_logger(good, tmp_path, monkeypatch, env):
+    """The file as verl's own FileLogger (trainer.logger=[file]) writes it, numpy values included."""
+    import numpy as np
+    from verl.utils.tracking import FileLogger
+
+    path = tmp_path / "metrics.jsonl"
+    monkeypatch.setenv("VERL_FILE_LOGGER_PATH", str(path))
+    logger = FileLogger("avr", "smoke")
+    bonus = np.float64(0.05)
+    logger.log(_step(1, 0.25, 0.5, bonus, score=0.55 if good else 0.5)["data"], step=1)
+    logger.log(_step(2, 0.0, 0.6, 0.0)["data"], step=2)
+    logger.finish()
+    r = subprocess.run(
+        [sys.executable, "-m", "avr.rl.smoke_metrics", str(path)], capture_output=True, text=True, env=env
+    )
+    assert r.returncode == (0 if good else 1), r.stderr
+    assert "step 1: w(t) = 0.2500" in r.stdout
+    assert ("FAILED" in r.stderr) is not good

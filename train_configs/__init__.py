@@ -1,0 +1,1 @@
+"""AVR's recipes and presets, shipped as package data (``avr.train_configs``); see avr/config.py."""
