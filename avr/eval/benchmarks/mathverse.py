@@ -13,7 +13,8 @@ The authors' testmini.json could not be read here (the stored copy of the reposi
 Scoring (``official`` and ``vlmevalkit`` agree): ZrrSkywalker/MathVerse
 ``evaluation/score_answer_s2.py`` ``--quick_match`` and VLMEvalKit ``utils/mathverse.py``
 ``post_check_score``: the extracted answer equals the gold string; anything else goes to a GPT
-judge in both, so a mismatch counts as needing a judge.
+judge in both, so a mismatch counts as needing a judge, except a multiple-choice answer naming
+other letters than the gold's, which that judge is told to score 0 (see ``_wrong_letters``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from avr.eval.benchmarks._base import (
     tsv_item,
 )
 from avr.eval.items import EvalItem
-from avr.eval.rules import Verdict, strict
+from avr.eval.rules import Verdict, letters_of, strict
 
 
 def convert(row: Row) -> EvalItem:
@@ -93,8 +94,22 @@ def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
     if profile == "strict":
         return strict(answer, gold)
     target = str((gold.get("answers") or [""])[0]).strip()
-    correct = answer.strip() == target
-    return Verdict(correct, needs_judge=not correct)
+    if answer.strip() == target:
+        return Verdict(True)
+    return Verdict(False, needs_judge=not _wrong_letters(answer, target, gold))
+
+
+def _wrong_letters(answer: str, target: str, gold: dict[str, Any]) -> bool:
+    """A multiple-choice answer naming other options than the gold's. The reference's scoring GPT is
+    told a multiple-choice answer is consistent only when it "completely matches" the standard
+    answer, and shown "B:2√3" against "C" judged 0 (VLMEvalKit ``utils/mathverse.py``
+    ``build_mathverse_gpt4_score_prompt``, ``get_gpt4_score_ICE``): such an answer can only be
+    wrong there, so no judge is asked. The same letters in another order ("B, A" for "A, B") may
+    still be judged consistent, so they go to the judge."""
+    if not gold.get("choices"):
+        return False
+    said, truth = letters_of(answer), letters_of(target)
+    return said is not None and truth is not None and said != truth
 
 
 SPEC = Spec(

@@ -40,6 +40,7 @@ from avr.eval.rules import (
     Verdict,
     can_infer,
     choice_dict,
+    letter_verdict,
     mmmu_eval_open,
     mmmu_parse_choice,
     mmmu_parse_open,
@@ -124,16 +125,17 @@ def find(path: Path, split: str) -> list[Source]:
 
 
 def score_mc(answer: str, pred: dict[str, Any], profile: str, choices: list[str] | None) -> Verdict:
-    """Multiple choice as MMMU and MMMU-Pro score it (``choices`` may come from meta: MMMU-Pro vision)."""
+    """Multiple choice as MMMU and MMMU-Pro score it (``choices`` may come from meta: MMMU-Pro vision):
+    by letter in both profiles, the gold being the ``answer`` letter."""
     gold = pred.get("gold") or {}
-    target = str((gold.get("answers") or [""])[0]).strip().upper()
     if profile == "strict" or not choices:
         return strict(answer, gold)
+    options = choice_dict(choices, gold.get("option_letters"))
+    target = str((gold.get("answers") or [""])[0]).strip().upper()
     if profile == "official":
-        letter, _guessed = mmmu_parse_choice(answer, choices, str(pred.get("id")))
+        letter, _guessed = mmmu_parse_choice(answer, options, str(pred.get("id")))
         return Verdict(letter == target)
-    letter = can_infer(answer, choice_dict(choices))
-    return Verdict(letter == target, needs_judge=letter is None)
+    return letter_verdict(answer, options, [target])
 
 
 def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
