@@ -41,6 +41,16 @@ def block(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def judge_accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy both ways when a judge may have failed: ``accuracy`` (in ``block``) counts an item whose
+    judge gave no verdict (``judge_failed``) as wrong; ``accuracy_over_verdicts`` is over the
+    ``n_verdicts`` items that got one, by rule or judge. A flaky judge shows as the gap."""
+    failed = sum(bool(r.get("judge_failed")) for r in rows)
+    right = sum(bool(r["correct"]) for r in rows)
+    n = len(rows) - failed
+    return {"judge_failed": failed, "n_verdicts": n, "accuracy_over_verdicts": right / n if n else None}
+
+
 def _value_key(value: Any) -> str:
     """The breakdown key of one meta value: always a string, and ``2.0`` reads ``"2"`` like ``2``."""
     if isinstance(value, float) and value.is_integer():
@@ -96,10 +106,14 @@ def compute_metrics(
         by[r["benchmark"]].append(r)
     breakdowns = breakdowns or {}
     benchmarks = {
-        name: {**block(by[name]), "breakdown": breakdown(by[name], breakdowns.get(name, DEFAULT_BREAKDOWN))}
+        name: {
+            **block(by[name]),
+            **judge_accuracy(by[name]),
+            "breakdown": breakdown(by[name], breakdowns.get(name, DEFAULT_BREAKDOWN)),
+        }
         for name in sorted(by)
     }
-    overall = block(rows)
+    overall = {**block(rows), **judge_accuracy(rows)} if rows else block(rows)
     if benchmarks:
         overall["macro_accuracy"] = statistics.fmean(b["accuracy"] for b in benchmarks.values())
     return {"benchmarks": benchmarks, "overall": overall}
@@ -107,11 +121,12 @@ def compute_metrics(
 
 def scoring_summary(rows: list[dict[str, Any]]) -> dict[str, int]:
     """How the verdicts came about: items where the reference would ask a judge and the rule decided,
-    items our judge decided, and grading calls that missed their deadline (retried; unresolved ones
-    were graded wrong)."""
+    items our judge decided, items our judge gave no verdict on (graded wrong, counted here), and
+    grading calls that missed their deadline (retried; unresolved ones were graded wrong)."""
     return {
         "needs_judge": sum(bool(r.get("needs_judge")) for r in rows),
         "judged": sum(bool(r.get("judged")) for r in rows),
+        "judge_failed": sum(bool(r.get("judge_failed")) for r in rows),
         "grading_timeouts": sum(int(r.get("grading_timeouts") or 0) for r in rows),
         "grading_unresolved": sum(bool(r.get("grading_unresolved")) for r in rows),
     }

@@ -99,19 +99,26 @@ def scoring_section(metrics: dict[str, Any], skipped: list[dict[str, Any]] | Non
         f"- profile: `{sc.get('profile')}` ({judge})",
         f"- items where the reference asks a GPT judge and the rule's verdict was used: {sc.get('needs_judge', 0)}",
         f"- items decided by the judge: {sc.get('judged', 0)}",
+        f"- judge gave no verdict (counted wrong): {sc.get('judge_failed', 0)}"
+        + (" (reasons in scored.jsonl, judge_error)" if sc.get("judge_failed") else ""),
         f"- grading calls past their deadline, retried with a longer one: {sc.get('grading_timeouts', 0)} "
         f"(still unresolved, graded wrong: {sc.get('grading_unresolved', 0)})",
         f"- benchmark rows skipped at load: {metrics.get('skipped', 0)}"
         + (" (listed in skipped.jsonl)" if skipped else ""),
         "",
-        "| benchmark | n | rule only, judge wanted | judged | timeouts | unresolved | skipped rows |",
-        "|---|---|---|---|---|---|---|",
+        "acc %: judge failures counted wrong; acc % over verdicts: the items that got a verdict only.",
+        "",
+        "| benchmark | n | rule only, judge wanted | judged | judge failed | timeouts | unresolved | "
+        "skipped rows | acc % | acc % over verdicts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, b in metrics["benchmarks"].items():
-        c = b.get("scoring") or {}
+    for name, b in [*metrics["benchmarks"].items(), ("**overall**", metrics["overall"])]:
+        c = (b.get("scoring") or {}) if name != "**overall**" else sc
         lines.append(
             f"| {name} | {b.get('n', 0)} | {c.get('needs_judge', 0)} | {c.get('judged', 0)} | "
-            f"{c.get('grading_timeouts', 0)} | {c.get('grading_unresolved', 0)} | {b.get('skipped', 0)} |"
+            f"{c.get('judge_failed', 0)} | {c.get('grading_timeouts', 0)} | {c.get('grading_unresolved', 0)} | "
+            f"{b.get('skipped', metrics.get('skipped', 0) if name == '**overall**' else 0)} | "
+            f"{_pct(b.get('accuracy'))} | {_pct(b.get('accuracy_over_verdicts'))} |"
         )
     refs = [
         (name, b["reference_metrics"])
