@@ -89,12 +89,12 @@ def names_a_letter(gold: str, options: dict[str, str]) -> bool:
     return bool(re.fullmatch(r"[A-Z]", gold)) and gold in options
 
 
-def padded_choices(choices: Sequence[str], letters: Sequence[str] | None) -> list[str]:
+def padded_choices(choices: Sequence[str] | None, letters: Sequence[str] | None) -> list[str] | None:
     """Options laid out by letter for the training grader, which reads letters by position: a letter
     with no option (a VLMEvalKit row whose column C is empty but D is not) holds "", which no answer
     can name by text."""
-    if not letters:
-        return [str(c) for c in choices]
+    if not choices or not letters:
+        return [str(c) for c in choices] if choices else None
     options = choice_dict(choices, letters)
     last = max(OPTION_LETTERS.index(x) for x in letters)
     return [options.get(OPTION_LETTERS[i], "") for i in range(last + 1)]

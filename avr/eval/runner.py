@@ -66,6 +66,7 @@ def read_skipped(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def _prediction(item: EvalItem, out: dict[str, Any], mode: Mode) -> dict[str, Any]:
+    lettered = {"option_letters": item.option_letters} if item.option_letters else {}
     return {
         "benchmark": item.benchmark,
         "id": item.id,
@@ -80,6 +81,7 @@ def _prediction(item: EvalItem, out: dict[str, Any], mode: Mode) -> dict[str, An
             "answer_type": item.answer_type,
             "precision": item.precision,
             "unit": item.unit,
+            **lettered,
         },
         "meta": item.meta,
     }

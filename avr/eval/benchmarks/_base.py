@@ -145,16 +145,35 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | RecordError]]
             yield i, RecordError(path, i, f"expected a JSON object, got {type(raw).__name__}")
 
 
+# pandas' default missing-value strings (``pandas._libs.parsers.STR_NA_VALUES``, pandas 2.x): VLMEvalKit
+# reads its TSVs with a plain ``pd.read_csv(f, sep="\t")`` (``vlmeval/smp/file.py`` ``load``), so a
+# cell holding exactly one of these is NaN there, like an empty one.
+PANDAS_NA = frozenset(
+    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)  # fmt: skip
+MAX_INDEX_CHARS = 64  # VLMEvalKit: an image cell this short is another row's index, not an image
+
+
 def _tsv_cell(value: str) -> str | None:
-    return value if value != "" else None  # pandas writes a missing value as an empty field
+    return None if value in PANDAS_NA else value
+
+
+def _image_ref(raw: dict[str, Any]) -> str | None:
+    """The index an image cell refers to, when it is a reference rather than an image."""
+    image = raw.get("image")
+    return image if image and len(image) <= MAX_INDEX_CHARS else None
 
 
 def _read_tsv(path: Path) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
-    """A VLMEvalKit TSV (pandas ``to_csv(sep='\\t')``): one row a question, images as base64.
+    """A VLMEvalKit TSV (pandas ``to_csv(sep='\t')``): one row a question, images as base64.
 
     VLMEvalKit saves space by writing, in place of a repeated image, the ``index`` of the row that
-    holds it (a cell of 64 characters or fewer); a first pass finds which rows are referenced so
-    that only their images are kept in memory.
+    holds it (a cell of 64 characters or fewer), and resolves it against the whole file, before or
+    after the row (``vlmeval/dataset/image_base.py`` ``ImageBaseDataset.__init__``). Only referenced
+    images are kept in memory: a first pass finds the references and keeps the images of rows
+    referenced by an earlier row; the second keeps those of rows referenced by a later one as it
+    meets them.
     """
     csv.field_size_limit(sys.maxsize)  # one base64 image is megabytes
 
@@ -166,20 +185,24 @@ def _read_tsv(path: Path) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
             for i, raw in enumerate(reader, start=2):  # row 1 is the header
                 yield i, {k: _tsv_cell(v) for k, v in raw.items() if k is not None}
 
-    wanted = {str(r["image"]) for _, r in rows() if r.get("image") and len(r["image"]) <= 64}
+    wanted: set[str] = set()
     images: dict[str, str] = {}
+    for _, raw in rows():
+        ref = _image_ref(raw)
+        if ref is not None:
+            wanted.add(ref)
+        elif raw.get("image") and str(raw.get("index")) in wanted:
+            images[str(raw["index"])] = raw["image"]  # referenced by a row above it
     for i, raw in rows():
-        image = raw.get("image")
-        if image and len(image) <= 64:
-            if image not in images:
-                yield (
-                    i,
-                    RecordError(path, i, f"image refers to index {image!r}, which holds no image before it"),
-                )
-                continue
-            raw["image"] = images[image]
-        elif image and str(raw.get("index")) in wanted:
-            images[str(raw["index"])] = image
+        ref = _image_ref(raw)
+        if ref is None:
+            if raw.get("image") and str(raw.get("index")) in wanted:
+                images[str(raw["index"])] = raw["image"]  # referenced by a row below it
+        elif ref in images:
+            raw["image"] = images[ref]
+        else:
+            yield i, RecordError(path, i, f"image refers to index {ref!r}, which holds no image in this file")
+            continue
         yield i, raw
 
 
@@ -332,15 +355,17 @@ def choices_of(row: Row, values: Any, key: str) -> list[str]:
     return out
 
 
-def option_columns(row: Row) -> list[str]:
-    """VLMEvalKit's options: columns A, B, C... up to the first empty one."""
-    out = []
+def option_columns(row: Row) -> tuple[list[str], list[str]]:
+    """VLMEvalKit's options and their letters: every letter column A..Z whose cell is not NaN, in
+    letter order (``multiple_choice.py`` ``build_choices``, ``ImageMCQDataset.build_prompt``); an
+    empty letter does not end them."""
+    texts, letters = [], []
     for letter in OPTION_LETTERS:
         value = row.text(letter, required=False)
-        if value is None:
-            break
-        out.append(value)
-    return out
+        if value is not None:
+            texts.append(value)
+            letters.append(letter)
+    return texts, letters
 
 
 _LETTER_LIST = re.compile(r"[A-Z](?:\s*(?:,|and|&)?\s*[A-Z])*")
@@ -438,10 +463,13 @@ def make_item(row: Row, **fields: Any) -> EvalItem:
 
 def tsv_item(row: Row, **overrides: Any) -> EvalItem:
     """One VLMEvalKit TSV row in its common columns: index, image (base64) or image_path, question,
-    hint, option columns A..., answer, category, l2-category, split; ``overrides`` win."""
+    hint, option columns A..., answer, category, l2-category, split; ``overrides`` win.
+
+    A gold letter that names no option is kept, as VLMEvalKit keeps the row: no answer can hit it,
+    and it stays in the accuracy's denominator (``eval_vanilla``: ``opt == GT``)."""
     question = row.text("question", required=False) or VISION_ONLY_QUESTION
     hint = row.text("hint", required=False)
-    options = option_columns(row)
+    options, letters = option_columns(row)
     if "images" not in overrides:
         if row.data.get("image"):
             overrides["images"] = decode_base64_image(row, row.data["image"])
@@ -454,8 +482,11 @@ def tsv_item(row: Row, **overrides: Any) -> EvalItem:
         "question": f"Hint: {hint}\n{question}" if hint else question,
         "answers": row.gold(),
         "choices": options or None,
+        "option_letters": letters if letters != list(OPTION_LETTERS[: len(letters)]) else None,
         "answer_type": "multi_choice" if options else None,
     }
+    if "choices" in overrides:
+        fields["option_letters"] = None  # options from a column of their own (a list literal), lettered A..
     meta = {
         "category": row.data.get("category"),
         "l2_category": row.data.get("l2-category"),
@@ -463,8 +494,6 @@ def tsv_item(row: Row, **overrides: Any) -> EvalItem:
         **overrides.pop("meta", {}),
     }
     fields.update(overrides)
-    if fields["choices"] and overrides.get("answer_type", "multi_choice") == "multi_choice":
-        check_mc(row, fields["answers"], fields["choices"], several=True)
     return make_item(row, meta=meta, **fields)
 
 

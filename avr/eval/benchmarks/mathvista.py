@@ -15,7 +15,8 @@ Scoring:
   (a letter, else the Levenshtein-nearest option; ``str(int(float(x)))``; ``str(round(float(x),
   precision))``) then string equality with the gold *text*: a letter counts as its option's text, so
   either of two options reading "18" is right there. The answer block is the extraction (the
-  authors extract with GPT-4 from free text; our format makes that step unnecessary).
+  authors extract with GPT-4 from free text, ``evaluation/extract_answer.py``, whose demonstrations
+  return the bare value: so the item's unit is first dropped from a free-form answer, "5 cm" -> "5").
 - ``vlmevalkit``: ``vlmeval/dataset/utils/mathvista.py`` ``post_check``: ``can_infer`` for options,
   compared with ``answer_option`` (a found letter is final, right or wrong: ``MathVista_auxeval``
   asks GPT only when ``post_check(prefetch=True)`` found nothing); ``int()``/``float()`` equality for
@@ -133,6 +134,8 @@ def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
         return strict(answer, {**gold, "answers": [option]} if option and choices else gold)
     atype = meta.get("answer_type")
     if profile == "official":
+        if qtype != "multi_choice":
+            answer = drop_unit(answer, gold.get("unit"))
         norm = mathvista_normalize(answer, choices, qtype, atype, gold.get("precision"))
         return Verdict(norm is not None and norm == target)
     # vlmevalkit: post_check on the extraction
@@ -151,6 +154,17 @@ def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
     elif atype == "float":
         correct = _as(float, answer) is not None and _as(float, answer) == _as(float, target)
     return Verdict(correct, needs_judge=not correct)
+
+
+def drop_unit(answer: str, unit: str | None) -> str:
+    """The answer without the item's unit at its end ("5 cm", "5cm" -> "5"), as the authors' GPT
+    extractor returns it (``evaluation/extract_answer.py``, whose demonstrations give the bare
+    value); another unit is left alone, and so the answer stays wrong."""
+    unit = (unit or "").strip()
+    text = answer.rstrip()
+    if unit and text.lower().endswith(unit.lower()) and len(text) > len(unit):
+        return text[: -len(unit)].strip()
+    return answer
 
 
 def _as(kind: type, text: str) -> Any:
