@@ -90,30 +90,49 @@ def breakdown(rows: list[dict[str, Any]], fields: Sequence[str]) -> dict[str, di
     return out
 
 
+def headline_rows(
+    rows: list[dict[str, Any]], prefer: Sequence[str]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The rows a benchmark's headline counts, and their split: the first split of ``prefer`` that
+    some row's ``meta.split`` holds (VLMEvalKit reports one split of a file holding several:
+    ``MMMUDataset.report_primary_metric``); every row when ``prefer`` names none present."""
+    present = {str((r.get("meta") or {}).get("split")) for r in rows}
+    for split in prefer:
+        if split in present:
+            return [r for r in rows if str((r.get("meta") or {}).get("split")) == split], split
+    return rows, None
+
+
 def compute_metrics(
-    rows: Iterable[dict[str, Any]], breakdowns: Mapping[str, Sequence[str]] | None = None
+    rows: Iterable[dict[str, Any]],
+    breakdowns: Mapping[str, Sequence[str]] | None = None,
+    headlines: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """``{"benchmarks": {name: block + breakdown}, "overall": block + macro_accuracy}``.
 
-    ``overall`` pools every item (micro); ``macro_accuracy`` averages the benchmarks, which is how
-    papers usually report an average over benchmarks of different sizes. Each benchmark's
+    ``overall`` pools every headline item (micro); ``macro_accuracy`` averages the benchmarks, which
+    is how papers usually report an average over benchmarks of different sizes. Each benchmark's
     ``breakdown`` splits it by the meta keys ``breakdowns[name]`` names (default
-    ``DEFAULT_BREAKDOWN``): accuracy, tokens and format mix per level, subject or category.
+    ``DEFAULT_BREAKDOWN``): accuracy, tokens and format mix per level, subject or category, over all
+    its items. ``headlines[name]`` lists the splits its headline prefers (see ``headline_rows``):
+    the benchmark's block is that split alone, with ``headline_split`` and ``n_all`` saying so.
     """
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     rows = list(rows)
     for r in rows:
         by[r["benchmark"]].append(r)
-    breakdowns = breakdowns or {}
-    benchmarks = {
-        name: {
-            **block(by[name]),
-            **judge_accuracy(by[name]),
+    breakdowns, headlines = breakdowns or {}, headlines or {}
+    benchmarks, pooled = {}, []
+    for name in sorted(by):
+        head, split = headline_rows(by[name], headlines.get(name, ()))
+        pooled += head
+        benchmarks[name] = {
+            **block(head),
+            **judge_accuracy(head),
+            **({"headline_split": split, "n_all": len(by[name])} if split is not None else {}),
             "breakdown": breakdown(by[name], breakdowns.get(name, DEFAULT_BREAKDOWN)),
         }
-        for name in sorted(by)
-    }
-    overall = {**block(rows), **judge_accuracy(rows)} if rows else block(rows)
+    overall = {**block(pooled), **judge_accuracy(pooled)} if pooled else block(pooled)
     if benchmarks:
         overall["macro_accuracy"] = statistics.fmean(b["accuracy"] for b in benchmarks.values())
     return {"benchmarks": benchmarks, "overall": overall}

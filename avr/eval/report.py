@@ -48,6 +48,25 @@ def metrics_table(metrics: dict[str, Any], comparison: dict[str, Any] | None = N
     return "\n".join(lines)
 
 
+def headline_notes(metrics: dict[str, Any]) -> list[str]:
+    """A line per benchmark whose headline is one split of several it was run on (MMMU dev+val)."""
+    out = []
+    for name, b in metrics["benchmarks"].items():
+        if b.get("headline_split") is None or b.get("n_all", b.get("n")) == b.get("n"):
+            continue
+        others = {
+            k: v["n"]
+            for k, v in (b.get("breakdown") or {}).get("split", {}).items()
+            if k != b["headline_split"]
+        }
+        rest = ", ".join(f"{k} ({n})" for k, n in others.items())
+        out.append(
+            f"- {name}: headline split `{b['headline_split']}` ({b['n']} items); "
+            f"other splits in the breakdown: {rest}"
+        )
+    return [*out, ""] if out else []
+
+
 def per_format_table(metrics: dict[str, Any]) -> str:
     """Accuracy and tokens of each format, pooled over benchmarks: is the short format right when chosen?"""
     lines = ["| format | n | share % | acc % | mean tok |", "|---|---|---|---|---|"]
@@ -115,7 +134,7 @@ def scoring_section(metrics: dict[str, Any], skipped: list[dict[str, Any]] | Non
     for name, b in [*metrics["benchmarks"].items(), ("**overall**", metrics["overall"])]:
         c = (b.get("scoring") or {}) if name != "**overall**" else sc
         lines.append(
-            f"| {name} | {b.get('n', 0)} | {c.get('needs_judge', 0)} | {c.get('judged', 0)} | "
+            f"| {name} | {c.get('n', b.get('n_all', b.get('n', 0)))} | {c.get('needs_judge', 0)} | {c.get('judged', 0)} | "
             f"{c.get('judge_failed', 0)} | {c.get('grading_timeouts', 0)} | {c.get('grading_unresolved', 0)} | "
             f"{b.get('skipped', metrics.get('skipped', 0) if name == '**overall**' else 0)} | "
             f"{_pct(b.get('accuracy'))} | {_pct(b.get('accuracy_over_verdicts'))} |"
@@ -232,6 +251,7 @@ def write_run_report(
         "",
         metrics_table(metrics, comparison),
         "",
+        *headline_notes(metrics),
         *scoring_section(metrics, skipped),
         "## Per format (all benchmarks)",
         "",

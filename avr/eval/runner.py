@@ -140,7 +140,7 @@ def score_run(
     profile: str = DEFAULT_PROFILE,
 ) -> dict[str, Any]:
     """Grade predictions.jsonl under a scoring profile; write scored.jsonl, metrics.json, report.md, plots."""
-    from avr.eval.benchmarks import aggregate, breakdown_fields
+    from avr.eval.benchmarks import aggregate, breakdown_fields, headline_splits
     from avr.eval.report import write_run_report
 
     check_profile(profile)
@@ -154,7 +154,11 @@ def score_run(
     ]
     write_jsonl(run_dir / "scored.jsonl", scored)
     names = sorted({p["benchmark"] for p in scored})
-    metrics = compute_metrics(scored, {name: breakdown_fields(name) for name in names})
+    metrics = compute_metrics(
+        scored,
+        {name: breakdown_fields(name) for name in names},
+        {name: headline_splits(name) for name in names},
+    )
     skipped = read_skipped(run_dir)
     for name, b in metrics["benchmarks"].items():
         rows = [r for r in scored if r["benchmark"] == name]
@@ -163,7 +167,12 @@ def score_run(
         reference = aggregate(name, rows)
         if reference:
             b["reference_metrics"] = reference
-    metrics["scoring"] = {"profile": profile, "judge": judge is not None, **scoring_summary(scored)}
+    metrics["scoring"] = {
+        "profile": profile,
+        "judge": judge is not None,
+        "n": len(scored),
+        **scoring_summary(scored),
+    }
     metrics["skipped"] = len(skipped)
     info_path = run_dir / RUN_INFO
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}

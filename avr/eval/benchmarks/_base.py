@@ -19,7 +19,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -541,6 +541,9 @@ class Spec:
     download: str | None = None  # instructions when there is no hub copy
     breakdown: tuple[str, ...] = ()  # meta keys the report splits accuracy, tokens and formats by
     tsv: Callable[[Row], EvalItem] | None = None  # a row of the VLMEvalKit TSV; default tsv_item
+    # A VLMEvalKit TSV holding several splits (MMMU_DEV_VAL.tsv): each row's ``split`` column is its
+    # split, and the headline is the first of these splits present, as VLMEvalKit reports it.
+    headline_splits: tuple[str, ...] = ()
 
     def hub_parts(self, split: str) -> list[tuple[str | None, str, dict[str, Any]]]:
         return self.hub_config(split) if self.hub_config else [(None, split, {})]
@@ -556,8 +559,38 @@ class Spec:
             return self.aliases[key]
         raise ValueError(f"{self.name}: unknown split {split!r}; known: {', '.join(self.splits)}")
 
+    def known_split(self, value: Any) -> str | None:
+        """A split name as this benchmark spells it ("val" -> "validation"), or None if unknown."""
+        if value is None or not str(value).strip():
+            return None
+        try:
+            return self.split(str(value))
+        except ValueError:
+            return None
+
+    def row_split(self, raw: dict[str, Any]) -> str | None:
+        """The split a TSV row's ``split`` column names, where that column holds this benchmark's splits."""
+        return self.known_split(raw.get("split")) if self.headline_splits else None
+
     def converter(self, row: Row) -> EvalItem:
         """The row's own layout decides: a VLMEvalKit TSV row, or the benchmark's published one."""
-        if row.tsv:
-            return (self.tsv or tsv_item)(row)
-        return self.convert(row)
+        if not row.tsv:
+            return self.convert(row)
+        item = (self.tsv or tsv_item)(row)
+        split = self.row_split(row.data)
+        if split is not None:
+            item.meta["split"] = split  # the row's own split, not the one asked for
+        return item
+
+    def select_split(self, sources: list[Source], asked: str | None) -> list[Source]:
+        """Where one TSV holds several splits, keep the rows of the split asked for (all when none
+        is), each row's ``split`` column deciding (VLMEvalKit ``report_acc`` groups by it)."""
+        if not self.headline_splits or asked is None:
+            return sources
+        wanted = self.split(asked)
+
+        def keep(raw: dict[str, Any]) -> bool:
+            split = self.row_split(raw)
+            return split is None or split == wanted
+
+        return [replace(s, keep=keep) if s.path.suffix.lower() == ".tsv" else s for s in sources]

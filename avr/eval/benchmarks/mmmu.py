@@ -4,7 +4,10 @@ Layouts read:
 - HF ``MMMU/MMMU``: ``<Subject>/{dev,validation,test}-*.parquet`` (id, question, options as a
   Python-list *string*, explanation, image_1..image_7, img_type, answer, topic_difficulty,
   question_type multiple-choice|open, subfield); ``<image k>`` placeholders; test answers are "?".
-- VLMEvalKit ``MMMU_DEV_VAL.tsv`` (option columns A..; an open question has none).
+- VLMEvalKit ``MMMU_DEV_VAL.tsv`` (option columns A..; an open question has none): dev and
+  validation rows in one file, each row's ``split`` column deciding its split; ``mmmu:dev=FILE``
+  keeps the dev rows, ``mmmu=FILE`` both, the headline being validation (VLMEvalKit
+  ``MMMUDataset.report_primary_metric``: "split=validation|Overall") and dev in the breakdown.
 [HF MMMU/MMMU README; MMMU-Benchmark/MMMU issue #7; lmms-eval tasks/mmmu]
 
 Scoring:
@@ -161,5 +164,6 @@ SPEC = Spec(
     hidden=("test",),
     aliases={"val": "validation"},
     hub_config=lambda s: [(subject, s, {"subject": subject}) for subject in SUBJECTS],
-    breakdown=("subject", "topic_difficulty"),
+    breakdown=("split", "subject", "topic_difficulty"),
+    headline_splits=("test", "validation", "dev"),  # MMMUDataset.report_primary_metric
 )
