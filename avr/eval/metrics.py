@@ -5,6 +5,7 @@ Pure functions over plain dicts, so hand-made predictions with known answers tes
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,11 +52,16 @@ def judge_accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"judge_failed": failed, "n_verdicts": n, "accuracy_over_verdicts": right / n if n else None}
 
 
+_WHOLE_FLOAT = re.compile(r"[+-]?\d+\.0+")
+
+
 def _value_key(value: Any) -> str:
-    """The breakdown key of one meta value: always a string, and ``2.0`` reads ``"2"`` like ``2``."""
+    """The breakdown key of one meta value: always a string, and ``2.0`` and ``"2.0"`` (a level pandas
+    wrote as a float once a NaN made its column float) read ``"2"`` like ``2``."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    key = str(value).strip()
+    return str(int(key.split(".")[0])) if _WHOLE_FLOAT.fullmatch(key) else key
 
 
 def _values(meta: dict[str, Any], field: str) -> list[str]:

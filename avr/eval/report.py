@@ -146,6 +146,7 @@ def scoring_section(metrics: dict[str, Any], skipped: list[dict[str, Any]] | Non
     ]
     for name, ref in refs:
         lines += ["", f"{name}: " + ", ".join(f"{k} {_pct(v)}%" for k, v in ref.items())]
+        lines += reference_breakdown_tables(metrics["benchmarks"][name].get("reference_breakdown") or {})
     if skipped:
         lines += ["", "First skipped rows:", ""]
         lines += [
@@ -153,6 +154,20 @@ def scoring_section(metrics: dict[str, Any], skipped: list[dict[str, Any]] | Non
             for s in skipped[:10]
         ]
     return [*lines, ""]
+
+
+def reference_breakdown_tables(by: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """The reference's own metrics per group (HallusionBench's aAcc/fAcc/qAcc per category)."""
+    out: list[str] = []
+    for field, groups in by.items():
+        names = list(next(iter(groups.values()), {}))
+        out += [
+            "",
+            f"| {field} | " + " | ".join(f"{n} %" for n in names) + " |",
+            "|---" * (len(names) + 1) + "|",
+        ]
+        out += [f"| {g} | " + " | ".join(_pct(v.get(n)) for n in names) + " |" for g, v in groups.items()]
+    return out
 
 
 def _shown_path(path: str | None) -> str | None:

@@ -166,7 +166,10 @@ def score_run(
         b["skipped"] = sum(s.get("benchmark") == name for s in skipped)
         reference = aggregate(name, rows)
         if reference:
+            by = reference.pop("breakdown", None)
             b["reference_metrics"] = reference
+            if by:
+                b["reference_breakdown"] = by
     metrics["scoring"] = {
         "profile": profile,
         "judge": judge is not None,

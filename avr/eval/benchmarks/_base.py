@@ -411,6 +411,26 @@ def parse_list(text: str, max_chars: int | None = MAX_LITERAL_CHARS) -> list[Any
     return value if _scalars(value) else None
 
 
+def parse_dict(text: str, max_chars: int = MAX_LITERAL_CHARS) -> dict[str, Any] | None:
+    """A dict of texts/numbers written as a Python literal ("{'subject': 'Plane Geometry'}"), or None.
+    VLMEvalKit reads it with ``json.loads`` after turning ' into " (``MathVerse_acc``); a literal
+    parse reads the same cells, and values holding an apostrophe too. Never runs code."""
+    if len(text) > max_chars:
+        return None
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        try:
+            value = json.loads(text.replace("'", '"'))
+        except (json.JSONDecodeError, RecursionError):
+            return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str | int | float)) for k, v in value.items()
+    ):
+        return None
+    return value
+
+
 def literal_list(row: Row, key: str) -> list[str]:
     """A list stored as a Python-literal string (MMMU's options); a real list is taken as it is."""
     raw = row.data.get(key)

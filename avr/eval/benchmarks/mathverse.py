@@ -6,7 +6,8 @@ Layouts read:
   subfield}, query_wo, query_cot, question_for_eval); options live in the question ("Choices:\\nA:..");
   "Vision Only" rows have an empty question.
 - the authors' ``data/testmini.json`` (the same fields, ``image`` a path) [ZrrSkywalker/MathVerse].
-- VLMEvalKit ``MathVerse_MINI*.tsv``.
+- VLMEvalKit ``MathVerse_MINI*.tsv``: the ``metadata`` column is the same dict written as a Python
+  literal; its subject and subfield are read, as VLMEvalKit's ``MathVerse_acc`` reads them.
 Multiple-choice rows whose gold names several letters load as they are (no option is dropped).
 The authors' testmini.json could not be read here (the stored copy of the repository lacks it).
 
@@ -30,6 +31,7 @@ from avr.eval.benchmarks._base import (
     check_mc,
     glob_files,
     make_item,
+    parse_dict,
     split_options,
     tsv_item,
 )
@@ -70,12 +72,17 @@ def convert(row: Row) -> EvalItem:
 def convert_tsv(row: Row) -> EvalItem:
     question = row.text("question", required=False) or VISION_ONLY_QUESTION
     parsed = split_options(question)
+    raw = row.data.get("metadata")
+    info = (parse_dict(raw) if isinstance(raw, str) else None) or {}
     return tsv_item(
         row,
         question=parsed[0] if parsed else question,
         choices=parsed[1] if parsed else None,
         answer_type="multi_choice" if parsed else None,
-        meta={"problem_version": row.data.get("problem_version")},
+        meta={
+            "problem_version": row.data.get("problem_version"),
+            **{k: info.get(k) for k in ("subject", "subfield", "source")},
+        },
     )
 
 
@@ -122,5 +129,5 @@ SPEC = Spec(
     layout="{split}.parquet, or the authors' data/{split}.json + images",
     include="{split}.parquet",
     hub_config=lambda s: [(s, s, {})],
-    breakdown=("problem_version", "subject"),
+    breakdown=("problem_version", "subject", "subfield"),  # VLMEvalKit MathVerse_acc
 )

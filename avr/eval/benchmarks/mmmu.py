@@ -58,6 +58,27 @@ SUBJECTS = [
     "Mechanical_Engineering", "Music", "Pharmacy", "Physics", "Psychology", "Public_Health", "Sociology",
 ]  # fmt: skip
 _IMAGE_REF = re.compile(r"<image (\d+)>")
+# MMMU-Benchmark/MMMU mmmu/utils/data_utils.py DOMAIN_CAT2SUB_CAT: the discipline of each subject,
+# which VLMEvalKit's TSV carries as l2-category and the HF parquet does not
+DISCIPLINES = {
+    "Art and Design": ["Art", "Art_Theory", "Design", "Music"],
+    "Business": ["Accounting", "Economics", "Finance", "Manage", "Marketing"],
+    "Science": ["Biology", "Chemistry", "Geography", "Math", "Physics"],
+    "Health and Medicine": [
+        "Basic_Medical_Science", "Clinical_Medicine", "Diagnostics_and_Laboratory_Medicine", "Pharmacy",
+        "Public_Health",
+    ],
+    "Humanities and Social Science": ["History", "Literature", "Sociology", "Psychology"],
+    "Tech and Engineering": [
+        "Agriculture", "Architecture_and_Engineering", "Computer_Science", "Electronics", "Energy_and_Power",
+        "Materials", "Mechanical_Engineering",
+    ],
+}  # fmt: skip
+
+
+def discipline(subject: str | None) -> str | None:
+    """The MMMU discipline of a subject ("Art_Theory" -> "Art and Design"), or None."""
+    return next((d for d, subjects in DISCIPLINES.items() if subject in subjects), None)
 
 
 def _images(row: Row, texts: list[str]) -> list[bytes]:
@@ -92,6 +113,7 @@ def convert(row: Row, *, all_mc: bool = False) -> EvalItem:
     else:
         raise row.error(f"unknown question_type {qtype!r} (expected multiple-choice or open)")
     keys = ("subfield", "topic_difficulty", "img_type")
+    subject = row.data.get("subject") or _subject(row, item_id)
     return make_item(
         row,
         id=item_id,
@@ -101,7 +123,8 @@ def convert(row: Row, *, all_mc: bool = False) -> EvalItem:
         choices=choices,
         answer_type="multi_choice" if choices else None,
         meta={
-            "subject": row.data.get("subject") or _subject(row, item_id),
+            "subject": subject,
+            "l2_category": discipline(subject),
             "question_type": qtype,
             **{k: row.data.get(k) for k in keys},
             **meta,
@@ -164,6 +187,6 @@ SPEC = Spec(
     hidden=("test",),
     aliases={"val": "validation"},
     hub_config=lambda s: [(subject, s, {"subject": subject}) for subject in SUBJECTS],
-    breakdown=("split", "subject", "topic_difficulty"),
+    breakdown=("split", "subject", "l2_category", "topic_difficulty"),  # report_acc: category, l2-category
     headline_splits=("test", "validation", "dev"),  # MMMUDataset.report_primary_metric
 )
