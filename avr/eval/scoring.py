@@ -9,7 +9,7 @@ A scoring profile picks whose rule decides: ``vlmevalkit`` (default; the paper's
 Each benchmark's module holds its rules (``avr.eval.benchmarks``). Where the reference asks a GPT
 judge and none is given, the rule's verdict stands and the item is counted (``needs_judge``). A
 judge that gives no verdict after its tries is never a "no": the item is ``judge_failed``, counted
-apart, and the re-score goes on (docs/evaluation-judge.md).
+apart, and the re-score goes on (docs/evaluation.md, "The judge").
 
 A malformed response still gets its answer graded when one can be found (a lone ``<answer>`` block,
 then a ``\\boxed{}``), because accuracy should measure the answer and the malformed rate the

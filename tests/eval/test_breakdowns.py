@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import pytest
-from vlmevalkit_layout import b64, write_tsv
 
 from avr.eval.benchmarks import aggregate, breakdown_fields, load_benchmark
 from avr.eval.metrics import breakdown
+from tests.eval.vlmevalkit_layout import b64, write_tsv
 
 
 def test_mathverse_tsv_metadata_gives_subject_and_subfield(tmp_path):

@@ -20,6 +20,7 @@ import pytest
 import avr.eval.scoring as scoring
 from avr.eval.runner import PREDICTIONS, score_run
 from avr.eval.scoring import Judge, score_prediction
+from tests.eval.helpers import _JudgeHandler, _pred
 
 
 class _Scripted(BaseHTTPRequestHandler):
@@ -226,8 +227,30 @@ def test_cli_rescore_against_a_judge_failing_half_its_calls(tmp_path, half_faili
     )  # the CLI's judge backs off through this
     run = _run_dir(tmp_path)
     assert main(["eval", "score", str(run), "--judge-url", half_failing, "--judge-model", "m"]) == 0
-    assert "| heldout | 6 |" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| heldout | 6 |" in out and "judge failed (counted wrong): 2" in out
     assert slept  # it backed off between tries
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["scoring"]["judge_failed"] == 2 and metrics["scoring"]["judged"] == 3
     assert "judge gave no verdict (counted wrong): 2" in (run / "report.md").read_text()
+
+
+def test_llm_judge_is_asked_only_for_free_form_misses():
+    server = HTTPServer(("127.0.0.1", 0), _JudgeHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        judge = Judge(f"http://127.0.0.1:{server.server_port}/v1", "judge-model", timeout=5)
+        _JudgeHandler.calls.clear()
+        ok = score_prediction(_pred("<answer>a feline</answer>", ["cat"]), judge=judge)
+        assert ok["correct"] and ok["judged"]
+        no = score_prediction(_pred("<answer>a dog</answer>", ["cat"]), judge=judge)
+        assert not no["correct"] and no["judged"]
+        exact = score_prediction(_pred("<answer>cat</answer>", ["cat"]), judge=judge)
+        assert exact["correct"] and not exact["judged"]  # the rules said yes: no call
+        mc = score_prediction(
+            _pred("<answer>a feline</answer>", ["cat"], choices=["dog", "cat"]), judge=judge
+        )
+        assert not mc["correct"] and not mc["judged"]  # never for multiple choice
+        assert len(_JudgeHandler.calls) == 2 and _JudgeHandler.calls[0]["model"] == "judge-model"
+    finally:
+        server.shutdown()

@@ -13,9 +13,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from vlmevalkit_layout import b64, png, scored, write_tsv
 
 from avr.eval.benchmarks import load_benchmark
+from tests.eval.vlmevalkit_layout import b64, png, scored, write_tsv
 
 MCQ_HEADER = ["index", "question", "hint", "A", "B", "C", "D", "answer", "category", "l2-category", "image"]
 # AI2D "which label ...?": the options are themselves letters; the gold letter B names option B ("C")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from vlmevalkit_layout import b64, prediction, write_tsv
 
 from avr.eval.benchmarks import load_benchmark
 from avr.eval.runner import PREDICTIONS, score_run
+from tests.eval.vlmevalkit_layout import b64, prediction, write_tsv
 
 HEADER = ["index", "question", "A", "B", "C", "D", "answer", "category", "l2-category", "split", "image"]
 ROWS = [

@@ -14,11 +14,10 @@
 
 from __future__ import annotations
 
-from vlmevalkit_layout import b64, scored, write_tsv
-
 from avr.eval.benchmarks import load_benchmark
 from avr.eval.modes import _request
 from avr.formats import build_prompt
+from tests.eval.vlmevalkit_layout import b64, scored, write_tsv
 
 HEADER = ["index", "question", "hint", "A", "B", "C", "D", "E", "answer", "category", "image"]
 

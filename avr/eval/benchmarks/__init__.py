@@ -198,12 +198,6 @@ def load_benchmark(spec: str, *, data_dir: str | Path | None = None, limit: int 
     )
 
 
-def load_generic(
-    path: str | Path, *, split: str | None = None, limit: int | None = None, name: str = "generic"
-) -> Loaded:
-    return generic.load(path, split=split, limit=limit, name=name)
-
-
 # --- what evaluation asks of a benchmark by name ---------------------------------------------------
 
 

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 VISION_ONLY_QUESTION = "Answer the question shown in the image."  # for rows whose question is only drawn
 HIDDEN_ANSWERS = {"", "?"}  # MMMU's test split writes "?"; MathVista's test leaves it empty
 MAX_LITERAL_CHARS = 100_000  # options strings are short; the cap bounds ast.literal_eval
-TSV = "vlmevalkit"  # Source.layout of a VLMEvalKit TSV
+TSV = "vlmevalkit"  # BenchmarkSource.layout of a VLMEvalKit TSV
 
 
 class BenchmarkNotFound(FileNotFoundError):
@@ -93,7 +93,7 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Source:
+class BenchmarkSource:
     """One file of a benchmark, with what its rows need: where images resolve, and split context."""
 
     path: Path
@@ -257,7 +257,7 @@ def open_hub(hub_id: str, config: str | None, split: str) -> Any:
 # --- collecting ----------------------------------------------------------------------------------
 
 
-def source_rows(sources: list[Source]) -> Iterator[Row | RecordError]:
+def source_rows(sources: list[BenchmarkSource]) -> Iterator[Row | RecordError]:
     index = 0
     for src in sources:
         layout = {"layout": TSV} if src.path.suffix.lower() == ".tsv" else {}
@@ -531,9 +531,9 @@ def glob_files(path: Path, *patterns: str) -> list[Path]:
     return []
 
 
-def parquet_finder(*patterns: str) -> Callable[[Path, str], list[Source]]:
-    def find(path: Path, split: str) -> list[Source]:
-        return [Source(p) for p in glob_files(path, *(pat.format(split=split) for pat in patterns))]
+def parquet_finder(*patterns: str) -> Callable[[Path, str], list[BenchmarkSource]]:
+    def find(path: Path, split: str) -> list[BenchmarkSource]:
+        return [BenchmarkSource(p) for p in glob_files(path, *(pat.format(split=split) for pat in patterns))]
 
     return find
 
@@ -551,7 +551,7 @@ class Spec:
     name: str
     hub_id: str | None
     splits: tuple[str, ...]  # the first is the default
-    find: Callable[[Path, str], list[Source]]
+    find: Callable[[Path, str], list[BenchmarkSource]]
     convert: Callable[[Row], EvalItem]
     layout: str  # what find() looks for, shown when nothing is there ({split} is filled in)
     include: str | None = None  # hf download --include pattern ({split} is filled in)
@@ -602,7 +602,7 @@ class Spec:
             item.meta["split"] = split  # the row's own split, not the one asked for
         return item
 
-    def select_split(self, sources: list[Source], asked: str | None) -> list[Source]:
+    def select_split(self, sources: list[BenchmarkSource], asked: str | None) -> list[BenchmarkSource]:
         """Where one TSV holds several splits, keep the rows of the split asked for (all when none
         is), each row's ``split`` column deciding (VLMEvalKit ``report_acc`` groups by it)."""
         if not self.headline_splits or asked is None:

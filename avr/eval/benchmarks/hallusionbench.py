@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from avr.eval.benchmarks._base import Row, Source, Spec, glob_files, make_item, tsv_item
+from avr.eval.benchmarks._base import BenchmarkSource, Row, Spec, glob_files, make_item, tsv_item
 from avr.eval.items import EvalItem
 from avr.eval.rules import Verdict, strict, yes_no
 
@@ -84,15 +84,15 @@ def convert_tsv(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     files = glob_files(path, f"data/{split}-*.parquet", f"{split}-*.parquet")
     if files:
-        return [Source(p) for p in files]
+        return [BenchmarkSource(p) for p in files]
     json_file = path / "HallusionBench.json"
     if not json_file.is_file():
         return []
     # the authors' JSON mixes both splits; visual_input "0" rows have no figure (the non_image split)
-    return [Source(json_file, path, keep=lambda raw: str(raw.get("visual_input")) != "0")]
+    return [BenchmarkSource(json_file, path, keep=lambda raw: str(raw.get("visual_input")) != "0")]
 
 
 def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from avr.eval.benchmarks._base import Row, Source, Spec, glob_files, make_item, tsv_item
+from avr.eval.benchmarks._base import BenchmarkSource, Row, Spec, glob_files, make_item, tsv_item
 from avr.eval.items import EvalItem
 from avr.eval.rules import Verdict, logicvista_match, strict
 
@@ -53,13 +53,13 @@ def convert_tsv(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     for json_file in (path / "data" / "dataset.json", path / "dataset.json"):
         if json_file.is_file():
-            return [Source(json_file, json_file.parent / "images")]
+            return [BenchmarkSource(json_file, json_file.parent / "images")]
     if path.is_file() and path.suffix == ".json":
-        return [Source(path, path.parent / "images")]
-    return [Source(p) for p in glob_files(path, f"data/{split}-*.parquet", f"{split}-*.parquet")]
+        return [BenchmarkSource(path, path.parent / "images")]
+    return [BenchmarkSource(p) for p in glob_files(path, f"data/{split}-*.parquet", f"{split}-*.parquet")]
 
 
 def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:

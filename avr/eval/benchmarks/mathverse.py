@@ -25,8 +25,8 @@ from typing import Any
 
 from avr.eval.benchmarks._base import (
     VISION_ONLY_QUESTION,
+    BenchmarkSource,
     Row,
-    Source,
     Spec,
     check_mc,
     glob_files,
@@ -86,13 +86,13 @@ def convert_tsv(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     files = glob_files(path, f"{split}.parquet", f"data/{split}-*.parquet")
     if files:
-        return [Source(p) for p in files]
+        return [BenchmarkSource(p) for p in files]
     for json_file in (path / "data" / f"{split}.json", path / f"{split}.json"):
         if json_file.is_file():
-            return [Source(json_file, json_file.parent)]
+            return [BenchmarkSource(json_file, json_file.parent)]
     return []
 
 

@@ -28,8 +28,8 @@ from typing import Any
 
 from avr.eval.benchmarks._base import (
     PARQUET,
+    BenchmarkSource,
     Row,
-    Source,
     Spec,
     check_mc,
     choices_of,
@@ -82,14 +82,14 @@ def convert_tsv(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     sources = PARQUET(path, split)
     if sources:
         return sources
     for jsonl in (path / "data" / f"{split}.jsonl", path / f"{split}.jsonl"):
         if jsonl.is_file():  # image paths ("images/1.jpg") are relative to the repository root
             root = jsonl.parent.parent if jsonl.parent.name == "data" else jsonl.parent
-            return [Source(jsonl, root)]
+            return [BenchmarkSource(jsonl, root)]
     return []
 
 

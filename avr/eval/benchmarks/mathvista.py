@@ -32,8 +32,8 @@ from typing import Any
 
 from avr.eval.benchmarks._base import (
     PARQUET,
+    BenchmarkSource,
     Row,
-    Source,
     Spec,
     check_mc,
     choices_of,
@@ -113,14 +113,14 @@ def convert_tsv(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     """A file given directly (parquet, JSON or TSV), the HF parquet shards, or the authors' JSON."""
     sources = PARQUET(path, split)
     if sources:
         return sources
     for json_file in (path / "data" / f"{split}.json", path / f"{split}.json"):
         if json_file.is_file():
-            return [Source(json_file, json_file.parent)]
+            return [BenchmarkSource(json_file, json_file.parent)]
     return []
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from avr.eval.benchmarks._base import (
+    BenchmarkSource,
     Row,
-    Source,
     Spec,
     answer_forms,
     check_mc,
@@ -142,10 +142,10 @@ def convert_tsv(row: Row) -> EvalItem:
     return item
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     files = glob_files(path, f"*/{split}-*.parquet", f"{split}-*.parquet")
     return [
-        Source(p, context={} if p.parent in (path, path / "data") else {"subject": p.parent.name})
+        BenchmarkSource(p, context={} if p.parent in (path, path / "data") else {"subject": p.parent.name})
         for p in files
     ]
 

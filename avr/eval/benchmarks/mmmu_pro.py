@@ -18,8 +18,8 @@ from typing import Any
 from avr.eval.benchmarks import mmmu
 from avr.eval.benchmarks._base import (
     VISION_ONLY_QUESTION,
+    BenchmarkSource,
     Row,
-    Source,
     Spec,
     glob_files,
     literal_list,
@@ -49,11 +49,11 @@ def convert(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     """One folder per config, named like the config ("standard (10 options)/test-00000-of-00002.parquet")."""
     if path.is_file():
-        return [Source(path)]
-    return [Source(p) for p in glob_files(path / split, "test-*.parquet", "*.parquet")]
+        return [BenchmarkSource(path)]
+    return [BenchmarkSource(p) for p in glob_files(path / split, "test-*.parquet", "*.parquet")]
 
 
 def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:

@@ -177,8 +177,8 @@ def _print_metrics(run_dir: Path, metrics: dict) -> None:
     sc = metrics.get("scoring") or {}
     print(
         f"scoring: {sc.get('profile')}; rule verdict where the reference asks a judge: {sc.get('needs_judge', 0)} "
-        f"items; grading timeouts retried: {sc.get('grading_timeouts', 0)}; rows skipped at load: "
-        f"{metrics.get('skipped', 0)}"
+        f"items; judged: {sc.get('judged', 0)}; judge failed (counted wrong): {sc.get('judge_failed', 0)}; "
+        f"grading timeouts retried: {sc.get('grading_timeouts', 0)}; rows skipped at load: {metrics.get('skipped', 0)}"
     )
     print(f"report: {run_dir / 'report.md'} (plots: format_mix.png, accuracy_vs_tokens.png)")
 

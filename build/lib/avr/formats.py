@@ -23,7 +23,6 @@ from dataclasses import dataclass
 # The one spelling of the formats, in metrics, reports and data cards ("perception" is format 2:
 # perception, then the answer).
 FORMAT_NAMES: dict[int, str] = {0: "malformed", 1: "answer", 2: "perception", 3: "full"}
-TAGS: tuple[str, ...] = ("perception", "reasoning", "answer")
 # Which blocks each valid format has, in order.
 FORMAT_BLOCKS: dict[int, tuple[str, ...]] = {
     1: ("answer",),

@@ -26,7 +26,7 @@ def download_command(
     parts = ["hf", "download", repo_id]
     if repo_type != "model":
         parts += ["--repo-type", repo_type]
+    parts += ["--local-dir", str(local_dir)]
     if include:
         parts += ["--include", include]
-    parts += ["--local-dir", str(local_dir)]
     return " ".join(shlex.quote(p) for p in parts)

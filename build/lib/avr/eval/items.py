@@ -28,6 +28,9 @@ class EvalItem:
     precision: int | None = None  # decimal places for float answers (MathVista)
     unit: str | None = None  # e.g. "cm"; stripped from predictions before grading
     meta: dict[str, Any] = field(default_factory=dict)  # subject, category, split... for breakdowns
+    # the options' letters when they are not A, B, C... in order: a VLMEvalKit row whose column C is
+    # empty but D is not has options A, B, D (None: lettered in order)
+    option_letters: list[str] | None = None
 
     def image_hashes(self) -> list[str]:
         """sha256 of each image's bytes: the key of the training-set leakage guard."""

@@ -5,6 +5,7 @@ Pure functions over plain dicts, so hand-made predictions with known answers tes
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,11 +42,26 @@ def block(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def judge_accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy both ways when a judge may have failed: ``accuracy`` (in ``block``) counts an item whose
+    judge gave no verdict (``judge_failed``) as wrong; ``accuracy_over_verdicts`` is over the
+    ``n_verdicts`` items that got one, by rule or judge. A flaky judge shows as the gap."""
+    failed = sum(bool(r.get("judge_failed")) for r in rows)
+    right = sum(bool(r["correct"]) for r in rows)
+    n = len(rows) - failed
+    return {"judge_failed": failed, "n_verdicts": n, "accuracy_over_verdicts": right / n if n else None}
+
+
+_WHOLE_FLOAT = re.compile(r"[+-]?\d+\.0+")
+
+
 def _value_key(value: Any) -> str:
-    """The breakdown key of one meta value: always a string, and ``2.0`` reads ``"2"`` like ``2``."""
+    """The breakdown key of one meta value: always a string, and ``2.0`` and ``"2.0"`` (a level pandas
+    wrote as a float once a NaN made its column float) read ``"2"`` like ``2``."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    key = str(value).strip()
+    return str(int(key.split(".")[0])) if _WHOLE_FLOAT.fullmatch(key) else key
 
 
 def _values(meta: dict[str, Any], field: str) -> list[str]:
@@ -80,26 +96,49 @@ def breakdown(rows: list[dict[str, Any]], fields: Sequence[str]) -> dict[str, di
     return out
 
 
+def headline_rows(
+    rows: list[dict[str, Any]], prefer: Sequence[str]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The rows a benchmark's headline counts, and their split: the first split of ``prefer`` that
+    some row's ``meta.split`` holds (VLMEvalKit reports one split of a file holding several:
+    ``MMMUDataset.report_primary_metric``); every row when ``prefer`` names none present."""
+    present = {str((r.get("meta") or {}).get("split")) for r in rows}
+    for split in prefer:
+        if split in present:
+            return [r for r in rows if str((r.get("meta") or {}).get("split")) == split], split
+    return rows, None
+
+
 def compute_metrics(
-    rows: Iterable[dict[str, Any]], breakdowns: Mapping[str, Sequence[str]] | None = None
+    rows: Iterable[dict[str, Any]],
+    breakdowns: Mapping[str, Sequence[str]] | None = None,
+    headlines: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """``{"benchmarks": {name: block + breakdown}, "overall": block + macro_accuracy}``.
 
-    ``overall`` pools every item (micro); ``macro_accuracy`` averages the benchmarks, which is how
-    papers usually report an average over benchmarks of different sizes. Each benchmark's
+    ``overall`` pools every headline item (micro); ``macro_accuracy`` averages the benchmarks, which
+    is how papers usually report an average over benchmarks of different sizes. Each benchmark's
     ``breakdown`` splits it by the meta keys ``breakdowns[name]`` names (default
-    ``DEFAULT_BREAKDOWN``): accuracy, tokens and format mix per level, subject or category.
+    ``DEFAULT_BREAKDOWN``): accuracy, tokens and format mix per level, subject or category, over all
+    its items. ``headlines[name]`` lists the splits its headline prefers (see ``headline_rows``):
+    the benchmark's block is that split alone, with ``headline_split`` and ``n_all`` saying so.
     """
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     rows = list(rows)
     for r in rows:
         by[r["benchmark"]].append(r)
-    breakdowns = breakdowns or {}
-    benchmarks = {
-        name: {**block(by[name]), "breakdown": breakdown(by[name], breakdowns.get(name, DEFAULT_BREAKDOWN))}
-        for name in sorted(by)
-    }
-    overall = block(rows)
+    breakdowns, headlines = breakdowns or {}, headlines or {}
+    benchmarks, pooled = {}, []
+    for name in sorted(by):
+        head, split = headline_rows(by[name], headlines.get(name, ()))
+        pooled += head
+        benchmarks[name] = {
+            **block(head),
+            **judge_accuracy(head),
+            **({"headline_split": split, "n_all": len(by[name])} if split is not None else {}),
+            "breakdown": breakdown(by[name], breakdowns.get(name, DEFAULT_BREAKDOWN)),
+        }
+    overall = {**block(pooled), **judge_accuracy(pooled)} if pooled else block(pooled)
     if benchmarks:
         overall["macro_accuracy"] = statistics.fmean(b["accuracy"] for b in benchmarks.values())
     return {"benchmarks": benchmarks, "overall": overall}
@@ -107,11 +146,12 @@ def compute_metrics(
 
 def scoring_summary(rows: list[dict[str, Any]]) -> dict[str, int]:
     """How the verdicts came about: items where the reference would ask a judge and the rule decided,
-    items our judge decided, and grading calls that missed their deadline (retried; unresolved ones
-    were graded wrong)."""
+    items our judge decided, items our judge gave no verdict on (graded wrong, counted here), and
+    grading calls that missed their deadline (retried; unresolved ones were graded wrong)."""
     return {
         "needs_judge": sum(bool(r.get("needs_judge")) for r in rows),
         "judged": sum(bool(r.get("judged")) for r in rows),
+        "judge_failed": sum(bool(r.get("judge_failed")) for r in rows),
         "grading_timeouts": sum(int(r.get("grading_timeouts") or 0) for r in rows),
         "grading_unresolved": sum(bool(r.get("grading_unresolved")) for r in rows),
     }

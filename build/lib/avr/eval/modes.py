@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from avr.eval.items import EvalItem
+from avr.eval.rules import padded_choices
 from avr.formats import parse
 from avr.generation import Backend, GenRequest
 from avr.grading import is_correct
@@ -60,6 +61,12 @@ def parse_mode(spec: str) -> Mode:
 
 
 def _request(item: EvalItem, instruction: bool, **kw: Any) -> GenRequest:
+    """The item's request. Options lettered out of order (A, B, D) are written into the question as
+    ``build_prompt`` writes options, since it letters them A, B, C...: the prompt reads the same."""
+    if item.option_letters and item.choices:
+        lines = "\n".join(f"{k}. {c}" for k, c in zip(item.option_letters, item.choices, strict=True))
+        question = f"{item.question.strip()}\nOptions:\n{lines}"
+        return GenRequest(question, item.images, None, instruction=instruction, **kw)
     return GenRequest(item.question, item.images, item.choices, instruction=instruction, **kw)
 
 
@@ -171,7 +178,7 @@ def run_mode(
         for i, group in zip(pending, samples, strict=True):
             spent[i] += sum(s["tokens"] for s in group)
             answers = [parse(s["response"]).answer for s in group]
-            if _agree(answers, items[i].choices):
+            if _agree(answers, padded_choices(items[i].choices, items[i].option_letters)):
                 results[i] = {"response": group[0]["response"], "tokens": spent[i], "levels": level}
             else:
                 still.append(i)

@@ -48,6 +48,25 @@ def metrics_table(metrics: dict[str, Any], comparison: dict[str, Any] | None = N
     return "\n".join(lines)
 
 
+def headline_notes(metrics: dict[str, Any]) -> list[str]:
+    """A line per benchmark whose headline is one split of several it was run on (MMMU dev+val)."""
+    out = []
+    for name, b in metrics["benchmarks"].items():
+        if b.get("headline_split") is None or b.get("n_all", b.get("n")) == b.get("n"):
+            continue
+        others = {
+            k: v["n"]
+            for k, v in (b.get("breakdown") or {}).get("split", {}).items()
+            if k != b["headline_split"]
+        }
+        rest = ", ".join(f"{k} ({n})" for k, n in others.items())
+        out.append(
+            f"- {name}: headline split `{b['headline_split']}` ({b['n']} items); "
+            f"other splits in the breakdown: {rest}"
+        )
+    return [*out, ""] if out else []
+
+
 def per_format_table(metrics: dict[str, Any]) -> str:
     """Accuracy and tokens of each format, pooled over benchmarks: is the short format right when chosen?"""
     lines = ["| format | n | share % | acc % | mean tok |", "|---|---|---|---|---|"]
@@ -99,19 +118,26 @@ def scoring_section(metrics: dict[str, Any], skipped: list[dict[str, Any]] | Non
         f"- profile: `{sc.get('profile')}` ({judge})",
         f"- items where the reference asks a GPT judge and the rule's verdict was used: {sc.get('needs_judge', 0)}",
         f"- items decided by the judge: {sc.get('judged', 0)}",
+        f"- judge gave no verdict (counted wrong): {sc.get('judge_failed', 0)}"
+        + (" (reasons in scored.jsonl, judge_error)" if sc.get("judge_failed") else ""),
         f"- grading calls past their deadline, retried with a longer one: {sc.get('grading_timeouts', 0)} "
         f"(still unresolved, graded wrong: {sc.get('grading_unresolved', 0)})",
         f"- benchmark rows skipped at load: {metrics.get('skipped', 0)}"
         + (" (listed in skipped.jsonl)" if skipped else ""),
         "",
-        "| benchmark | n | rule only, judge wanted | judged | timeouts | unresolved | skipped rows |",
-        "|---|---|---|---|---|---|---|",
+        "acc %: judge failures counted wrong; acc % over verdicts: the items that got a verdict only.",
+        "",
+        "| benchmark | n | rule only, judge wanted | judged | judge failed | timeouts | unresolved | "
+        "skipped rows | acc % | acc % over verdicts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, b in metrics["benchmarks"].items():
-        c = b.get("scoring") or {}
+    for name, b in [*metrics["benchmarks"].items(), ("**overall**", metrics["overall"])]:
+        c = (b.get("scoring") or {}) if name != "**overall**" else sc
         lines.append(
-            f"| {name} | {b.get('n', 0)} | {c.get('needs_judge', 0)} | {c.get('judged', 0)} | "
-            f"{c.get('grading_timeouts', 0)} | {c.get('grading_unresolved', 0)} | {b.get('skipped', 0)} |"
+            f"| {name} | {c.get('n', b.get('n_all', b.get('n', 0)))} | {c.get('needs_judge', 0)} | {c.get('judged', 0)} | "
+            f"{c.get('judge_failed', 0)} | {c.get('grading_timeouts', 0)} | {c.get('grading_unresolved', 0)} | "
+            f"{b.get('skipped', metrics.get('skipped', 0) if name == '**overall**' else 0)} | "
+            f"{_pct(b.get('accuracy'))} | {_pct(b.get('accuracy_over_verdicts'))} |"
         )
     refs = [
         (name, b["reference_metrics"])
@@ -120,6 +146,7 @@ def scoring_section(metrics: dict[str, Any], skipped: list[dict[str, Any]] | Non
     ]
     for name, ref in refs:
         lines += ["", f"{name}: " + ", ".join(f"{k} {_pct(v)}%" for k, v in ref.items())]
+        lines += reference_breakdown_tables(metrics["benchmarks"][name].get("reference_breakdown") or {})
     if skipped:
         lines += ["", "First skipped rows:", ""]
         lines += [
@@ -127,6 +154,20 @@ def scoring_section(metrics: dict[str, Any], skipped: list[dict[str, Any]] | Non
             for s in skipped[:10]
         ]
     return [*lines, ""]
+
+
+def reference_breakdown_tables(by: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """The reference's own metrics per group (HallusionBench's aAcc/fAcc/qAcc per category)."""
+    out: list[str] = []
+    for field, groups in by.items():
+        names = list(next(iter(groups.values()), {}))
+        out += [
+            "",
+            f"| {field} | " + " | ".join(f"{n} %" for n in names) + " |",
+            "|---" * (len(names) + 1) + "|",
+        ]
+        out += [f"| {g} | " + " | ".join(_pct(v.get(n)) for n in names) + " |" for g, v in groups.items()]
+    return out
 
 
 def _shown_path(path: str | None) -> str | None:
@@ -241,6 +282,7 @@ def write_run_report(
         "",
         metrics_table(metrics, comparison),
         "",
+        *headline_notes(metrics),
         *scoring_section(metrics, skipped),
         "## Per format (all benchmarks)",
         "",

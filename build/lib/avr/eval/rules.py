@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from avr.formats import OPTION_LETTERS
-from avr.grading import Grade, ascii_forms, grade, parse_number
+from avr.grading import Grade, ascii_forms, gold_letter, grade, parse_number
 
 EVAL_RETRY_TIMEOUT = 10.0  # seconds: a grading call that missed its 1 s deadline is tried again with this
 
@@ -76,23 +76,43 @@ def gold_answers(gold: dict[str, Any]) -> list[str]:
     return answers
 
 
-def exact_letters(gold: str, choices: Sequence[str]) -> list[str]:
+def exact_letters(gold: str, choices: Sequence[str], letters: Sequence[str] | None = None) -> list[str]:
     """The letters of every option whose text is exactly the gold (MathVista testmini has a question
     whose options repeat "18", and one where "2" and "√{2}" normalise alike)."""
-    return [letter_of(i) for i, c in enumerate(choices) if str(c) == gold]
+    return [letter for letter, c in choice_dict(choices, letters).items() if c == gold]
+
+
+def names_a_letter(gold: str, options: dict[str, str]) -> bool:
+    """A gold that is one capital letter naming an option is that letter, whatever the options' texts
+    (AI2D's "which label ...?" options are letters themselves: gold "B" is option B, not the option
+    whose text is "B")."""
+    return bool(re.fullmatch(r"[A-Z]", gold)) and gold in options
+
+
+def padded_choices(choices: Sequence[str] | None, letters: Sequence[str] | None) -> list[str] | None:
+    """Options laid out by letter for the training grader, which reads letters by position: a letter
+    with no option (a VLMEvalKit row whose column C is empty but D is not) holds "", which no answer
+    can name by text."""
+    if not choices or not letters:
+        return [str(c) for c in choices] if choices else None
+    options = choice_dict(choices, letters)
+    last = max(OPTION_LETTERS.index(x) for x in letters)
+    return [options.get(OPTION_LETTERS[i], "") for i in range(last + 1)]
 
 
 def strict(answer: str, gold: dict[str, Any]) -> Verdict:
     """``avr.grading`` exactly as training uses it; a gold naming several options ("A, C") needs
-    exactly those letters, in any order."""
-    choices = gold.get("choices")
+    exactly those letters, in any order. A gold that is no letter also matches each option whose text
+    it is exactly; a gold letter is never widened to an option whose text is that letter."""
+    letters = gold.get("option_letters")
+    choices = padded_choices(gold["choices"], letters) if gold.get("choices") else None
     golds = gold_answers(gold)
     if golds and gold.get("answer_type") == "multi_choice":
         several = letters_of(golds[0])
         if several and len(several) > 1 and not (choices and golds[0] in choices):
             return Verdict(letters_of(answer) == several)
-    if choices and golds and len(exact_letters(golds[0], choices)) >= 1:
-        golds = [*exact_letters(golds[0], choices), *golds]
+    if choices and golds and not names_a_letter(golds[0], choice_dict(gold["choices"], letters)):
+        golds = [*exact_letters(golds[0], gold["choices"], letters), *golds]
     return graded(apply_metadata(answer, gold), golds, choices)
 
 
@@ -100,8 +120,43 @@ def letter_of(index: int) -> str:
     return OPTION_LETTERS[index]
 
 
-def choice_dict(choices: Sequence[str]) -> dict[str, str]:
-    return {letter_of(i): str(c) for i, c in enumerate(choices)}
+def choice_dict(choices: Sequence[str], letters: Sequence[str] | None = None) -> dict[str, str]:
+    """``{letter: option text}``: A, B, C... in order, or the letters a VLMEvalKit row gave them."""
+    keys = list(letters) if letters else [letter_of(i) for i in range(len(choices))]
+    return {k: str(c) for k, c in zip(keys, choices, strict=True)}
+
+
+def options_of(gold: dict[str, Any]) -> dict[str, str]:
+    """The options of a saved prediction's gold, keyed by their letters."""
+    return choice_dict(gold.get("choices") or [], gold.get("option_letters"))
+
+
+def gold_option_letters(target: str, options: dict[str, str]) -> list[str]:
+    """The gold as option letters, for benchmarks whose gold field is a letter (VLMEvalKit's ``answer``
+    column; AI2D's index, MMStar, MMMU, MATH-V): that letter, even where an option's text is a
+    letter too. A gold that is no letter (a text) names each option with exactly its text, else the
+    one option it names once normalised (``avr.grading.gold_letter``)."""
+    target = target.strip()
+    if re.fullmatch(r"[A-Z]", target):
+        return [target]  # a letter outside the options stays the gold: no answer can hit it
+    exact = [k for k, v in options.items() if v == target]
+    if exact:
+        return exact
+    found = gold_letter(target, list(options.values()))
+    return [list(options)[OPTION_LETTERS.index(found)]] if found else []
+
+
+def letter_verdict(answer: str, options: dict[str, str], golds: Sequence[str]) -> Verdict:
+    """VLMEvalKit's multiple-choice decision: ``can_infer`` finds one letter (a letter first, an
+    option's text only when there is none), and that letter is final, right or wrong
+    (``multiple_choice.py`` ``extract_answer_from_item`` returns it before any GPT call;
+    ``mathvista.py``/``mathv.py`` ``post_check(prefetch=True)`` return it and ``*_auxeval`` stops
+    there). Only an answer with no letter is one the reference would send to its judge; a gold that
+    names no option can never be hit, so there is nothing to ask."""
+    if not any(g in options for g in golds):
+        return Verdict(False)
+    letter = can_infer(answer, options)
+    return Verdict(letter is not None and letter in golds, needs_judge=letter is None)
 
 
 # --- VLMEvalKit: vlmeval/utils/matching_util.py ---------------------------------------------------
@@ -291,11 +346,11 @@ def _seeded_choice(letters: Sequence[str], key: str) -> str:
     return letters[h % len(letters)]
 
 
-def mmmu_parse_choice(response: str, choices: Sequence[str], key: str) -> tuple[str, bool]:
-    """``parse_multi_choice_response``: (letter, guessed). "(B)", then " B ", then an option's text
-    in a longer answer; several hits: the last one; none: a random option (``guessed``)."""
-    letters = [letter_of(i) for i in range(len(choices))]
-    index2ans = dict(zip(letters, choices, strict=True))
+def mmmu_parse_choice(response: str, options: dict[str, str], key: str) -> tuple[str, bool]:
+    """``parse_multi_choice_response(response, all_choices, index2ans)``: (letter, guessed). "(B)",
+    then " B ", then an option's text in a longer answer; several hits: the last one; none: a random
+    option (``guessed``). ``options`` is ``index2ans``: the option texts keyed by their letters."""
+    letters, index2ans = list(options), options
     for ch in [",", ".", "!", "?", ";", ":", "'"]:
         response = response.strip(ch)
     response = f" {response} "
@@ -494,12 +549,16 @@ def letters_of(answer: str) -> list[str] | None:
 
 def logicvista_match(answer: str, gold: str) -> tuple[bool, bool]:
     """(correct, needs_judge). The reference drops a lone symbol or a lone letter past E as no
-    answer, and sends every other answer to its GPT extractor; the letters chosen are then compared
-    with ``gold.split(", ")``, both sorted and lower case. Without the extractor we read the letters
-    ourselves (``letters_of``)."""
+    answer, and sends every other answer to its GPT *extractor* (VLMEvalKit ``LogicVista_auxeval``);
+    the letters extracted are then compared with ``gold.split(", ")``, both sorted and lower case.
+    Our answer block is that extraction: where it reads as letters (``letters_of``) the comparison is
+    final, as it is after the reference's extractor; only an answer with no letters to read is one
+    its extractor would be needed for."""
     truth = sorted(x.lower() for x in gold.split(", "))
     s = answer.strip()
     if len(s) == 1 and ((s.isalpha() and s.lower() not in "abcde") or not (s.isalpha() or s.isnumeric())):
         return False, False
     letters = letters_of(s)
-    return (letters if letters is not None else [s.lower()]) == truth, True
+    if letters is not None:
+        return letters == truth, False
+    return [s.lower()] == truth, True

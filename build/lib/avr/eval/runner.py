@@ -66,6 +66,7 @@ def read_skipped(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def _prediction(item: EvalItem, out: dict[str, Any], mode: Mode) -> dict[str, Any]:
+    lettered = {"option_letters": item.option_letters} if item.option_letters else {}
     return {
         "benchmark": item.benchmark,
         "id": item.id,
@@ -80,6 +81,7 @@ def _prediction(item: EvalItem, out: dict[str, Any], mode: Mode) -> dict[str, An
             "answer_type": item.answer_type,
             "precision": item.precision,
             "unit": item.unit,
+            **lettered,
         },
         "meta": item.meta,
     }
@@ -138,7 +140,7 @@ def score_run(
     profile: str = DEFAULT_PROFILE,
 ) -> dict[str, Any]:
     """Grade predictions.jsonl under a scoring profile; write scored.jsonl, metrics.json, report.md, plots."""
-    from avr.eval.benchmarks import aggregate, breakdown_fields
+    from avr.eval.benchmarks import aggregate, breakdown_fields, headline_splits
     from avr.eval.report import write_run_report
 
     check_profile(profile)
@@ -152,7 +154,11 @@ def score_run(
     ]
     write_jsonl(run_dir / "scored.jsonl", scored)
     names = sorted({p["benchmark"] for p in scored})
-    metrics = compute_metrics(scored, {name: breakdown_fields(name) for name in names})
+    metrics = compute_metrics(
+        scored,
+        {name: breakdown_fields(name) for name in names},
+        {name: headline_splits(name) for name in names},
+    )
     skipped = read_skipped(run_dir)
     for name, b in metrics["benchmarks"].items():
         rows = [r for r in scored if r["benchmark"] == name]
@@ -160,8 +166,16 @@ def score_run(
         b["skipped"] = sum(s.get("benchmark") == name for s in skipped)
         reference = aggregate(name, rows)
         if reference:
+            by = reference.pop("breakdown", None)
             b["reference_metrics"] = reference
-    metrics["scoring"] = {"profile": profile, "judge": judge is not None, **scoring_summary(scored)}
+            if by:
+                b["reference_breakdown"] = by
+    metrics["scoring"] = {
+        "profile": profile,
+        "judge": judge is not None,
+        "n": len(scored),
+        **scoring_summary(scored),
+    }
     metrics["skipped"] = len(skipped)
     info_path = run_dir / RUN_INFO
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}

@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from avr.config import repo_root
 from avr.io import atomic_open, write_json
 from avr.sft.runner import framework_env
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _say(msg: str) -> None:
@@ -46,7 +45,7 @@ def _verl_dry_run(out: Path, sft_dir: Path, rl_dir: Path) -> dict[str, Any]:
     log_path = out / "logs" / "verl_dry_run.log"
     cmd = [
         "bash",
-        str(REPO / "train-fs-grpo.sh"),
+        str(repo_root() / "train-fs-grpo.sh"),
         "--sft-model",
         str(sft_dir),
         "--data-dir",
@@ -55,7 +54,7 @@ def _verl_dry_run(out: Path, sft_dir: Path, rl_dir: Path) -> dict[str, Any]:
         str(out / "fs_grpo_verl"),
         "--dry-run",
     ]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=framework_env(), cwd=REPO)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=framework_env(), cwd=repo_root())
     with atomic_open(log_path, "w") as f:
         f.write(r.stdout + r.stderr)
     if r.returncode != 0:

@@ -31,7 +31,6 @@ CELL = 64
 GLYPH = 56  # font size in pixels: a digit fills most of its cell
 STROKE = 3  # bold strokes: a random vision tower's features then vary twice as much with the digit
 JITTER = 5  # the glyph centre moves up to this many pixels in x and y, so position is not a shortcut
-POSITIONS = ("left", "right")
 
 Scene = dict[str, Any]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-REPO = Path(__file__).resolve().parents[1]
+from avr.config import repo_root
 
 
 def framework_env() -> dict[str, str]:
@@ -48,14 +48,16 @@ def train_sft(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         "bash",
-        str(REPO / "train-sft.sh"),
+        str(repo_root() / "train-sft.sh"),
         recipe,
         *[f"{k}={v}" for k, v in overrides.items()],
         f"output_dir={out_dir}",
     ]
     trainer_log = out_dir / "trainer_log.jsonl"
     with log_path.open("a") as log, tqdm(desc=desc, unit="step") as bar:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=framework_env(), cwd=REPO)
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=framework_env(), cwd=repo_root()
+        )
         while proc.poll() is None:
             time.sleep(0.5)
             lines = trainer_log.read_text().splitlines() if trainer_log.is_file() else []

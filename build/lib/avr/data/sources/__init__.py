@@ -1,6 +1,6 @@
 """Converters from the public data sets the paper trained on to AVR records.
 
-Each converter reads one data set in the layout its publisher ships (a ``huggingface-cli download``
+Each converter reads one data set in the layout its publisher ships (an ``hf download``
 snapshot or the official release archive) and yields one build step per source row; ``convert``
 validates every row with ``avr.records.parse_record`` and writes ``{out}/{name}.jsonl`` plus
 content-addressed images under ``{out}/images/``. The JSONL is written atomically at the end and

@@ -74,6 +74,7 @@ __all__ = [
     "aggregate",
     "breakdown_fields",
     "download_hint",
+    "headline_splits",
     "load_benchmark",
     "parse_spec",
     "score",
@@ -104,7 +105,7 @@ def _refuse_hidden(spec: Spec, split: str) -> None:
 
 def load_local(spec: Spec, path: str | Path, split: str | None = None, limit: int | None = None) -> Loaded:
     """One benchmark from a local directory or file in one of its layouts."""
-    split = spec.split(split)
+    asked, split = split, spec.split(split)
     _refuse_hidden(spec, split)
     path = Path(path)
     if not path.exists():
@@ -117,7 +118,7 @@ def load_local(spec: Spec, path: str | Path, split: str | None = None, limit: in
             f"{spec.name}: no {split!r} files in {path} (expected {spec.layout.format(split=split)}); "
             f"get them with: {download_hint(spec.name, path, split)}"
         )
-    return collect(source_rows(sources), spec.converter, spec.name, split, limit)
+    return collect(source_rows(spec.select_split(sources, asked)), spec.converter, spec.name, split, limit)
 
 
 def _loader(spec: Spec) -> Callable[..., Loaded]:
@@ -197,12 +198,6 @@ def load_benchmark(spec: str, *, data_dir: str | Path | None = None, limit: int 
     )
 
 
-def load_generic(
-    path: str | Path, *, split: str | None = None, limit: int | None = None, name: str = "generic"
-) -> Loaded:
-    return generic.load(path, split=split, limit=limit, name=name)
-
-
 # --- what evaluation asks of a benchmark by name ---------------------------------------------------
 
 
@@ -215,6 +210,12 @@ def breakdown_fields(name: str) -> tuple[str, ...]:
     """The meta keys a benchmark's report breaks down by; a generic set gets level, category, task."""
     spec = SPECS.get(_key(name))
     return spec.breakdown if spec is not None else generic.BREAKDOWN
+
+
+def headline_splits(name: str) -> tuple[str, ...]:
+    """The splits a benchmark's headline prefers, first present wins (empty: every item counts)."""
+    spec = SPECS.get(_key(name))
+    return spec.headline_splits if spec is not None else ()
 
 
 def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:

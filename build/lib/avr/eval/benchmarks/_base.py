@@ -19,7 +19,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 VISION_ONLY_QUESTION = "Answer the question shown in the image."  # for rows whose question is only drawn
 HIDDEN_ANSWERS = {"", "?"}  # MMMU's test split writes "?"; MathVista's test leaves it empty
 MAX_LITERAL_CHARS = 100_000  # options strings are short; the cap bounds ast.literal_eval
-TSV = "vlmevalkit"  # Source.layout of a VLMEvalKit TSV
+TSV = "vlmevalkit"  # BenchmarkSource.layout of a VLMEvalKit TSV
 
 
 class BenchmarkNotFound(FileNotFoundError):
@@ -93,7 +93,7 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Source:
+class BenchmarkSource:
     """One file of a benchmark, with what its rows need: where images resolve, and split context."""
 
     path: Path
@@ -145,16 +145,35 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | RecordError]]
             yield i, RecordError(path, i, f"expected a JSON object, got {type(raw).__name__}")
 
 
+# pandas' default missing-value strings (``pandas._libs.parsers.STR_NA_VALUES``, pandas 2.x): VLMEvalKit
+# reads its TSVs with a plain ``pd.read_csv(f, sep="\t")`` (``vlmeval/smp/file.py`` ``load``), so a
+# cell holding exactly one of these is NaN there, like an empty one.
+PANDAS_NA = frozenset(
+    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)  # fmt: skip
+MAX_INDEX_CHARS = 64  # VLMEvalKit: an image cell this short is another row's index, not an image
+
+
 def _tsv_cell(value: str) -> str | None:
-    return value if value != "" else None  # pandas writes a missing value as an empty field
+    return None if value in PANDAS_NA else value
+
+
+def _image_ref(raw: dict[str, Any]) -> str | None:
+    """The index an image cell refers to, when it is a reference rather than an image."""
+    image = raw.get("image")
+    return image if image and len(image) <= MAX_INDEX_CHARS else None
 
 
 def _read_tsv(path: Path) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
-    """A VLMEvalKit TSV (pandas ``to_csv(sep='\\t')``): one row a question, images as base64.
+    """A VLMEvalKit TSV (pandas ``to_csv(sep='\t')``): one row a question, images as base64.
 
     VLMEvalKit saves space by writing, in place of a repeated image, the ``index`` of the row that
-    holds it (a cell of 64 characters or fewer); a first pass finds which rows are referenced so
-    that only their images are kept in memory.
+    holds it (a cell of 64 characters or fewer), and resolves it against the whole file, before or
+    after the row (``vlmeval/dataset/image_base.py`` ``ImageBaseDataset.__init__``). Only referenced
+    images are kept in memory: a first pass finds the references and keeps the images of rows
+    referenced by an earlier row; the second keeps those of rows referenced by a later one as it
+    meets them.
     """
     csv.field_size_limit(sys.maxsize)  # one base64 image is megabytes
 
@@ -166,20 +185,24 @@ def _read_tsv(path: Path) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
             for i, raw in enumerate(reader, start=2):  # row 1 is the header
                 yield i, {k: _tsv_cell(v) for k, v in raw.items() if k is not None}
 
-    wanted = {str(r["image"]) for _, r in rows() if r.get("image") and len(r["image"]) <= 64}
+    wanted: set[str] = set()
     images: dict[str, str] = {}
+    for _, raw in rows():
+        ref = _image_ref(raw)
+        if ref is not None:
+            wanted.add(ref)
+        elif raw.get("image") and str(raw.get("index")) in wanted:
+            images[str(raw["index"])] = raw["image"]  # referenced by a row above it
     for i, raw in rows():
-        image = raw.get("image")
-        if image and len(image) <= 64:
-            if image not in images:
-                yield (
-                    i,
-                    RecordError(path, i, f"image refers to index {image!r}, which holds no image before it"),
-                )
-                continue
-            raw["image"] = images[image]
-        elif image and str(raw.get("index")) in wanted:
-            images[str(raw["index"])] = image
+        ref = _image_ref(raw)
+        if ref is None:
+            if raw.get("image") and str(raw.get("index")) in wanted:
+                images[str(raw["index"])] = raw["image"]  # referenced by a row below it
+        elif ref in images:
+            raw["image"] = images[ref]
+        else:
+            yield i, RecordError(path, i, f"image refers to index {ref!r}, which holds no image in this file")
+            continue
         yield i, raw
 
 
@@ -234,7 +257,7 @@ def open_hub(hub_id: str, config: str | None, split: str) -> Any:
 # --- collecting ----------------------------------------------------------------------------------
 
 
-def source_rows(sources: list[Source]) -> Iterator[Row | RecordError]:
+def source_rows(sources: list[BenchmarkSource]) -> Iterator[Row | RecordError]:
     index = 0
     for src in sources:
         layout = {"layout": TSV} if src.path.suffix.lower() == ".tsv" else {}
@@ -332,15 +355,17 @@ def choices_of(row: Row, values: Any, key: str) -> list[str]:
     return out
 
 
-def option_columns(row: Row) -> list[str]:
-    """VLMEvalKit's options: columns A, B, C... up to the first empty one."""
-    out = []
+def option_columns(row: Row) -> tuple[list[str], list[str]]:
+    """VLMEvalKit's options and their letters: every letter column A..Z whose cell is not NaN, in
+    letter order (``multiple_choice.py`` ``build_choices``, ``ImageMCQDataset.build_prompt``); an
+    empty letter does not end them."""
+    texts, letters = [], []
     for letter in OPTION_LETTERS:
         value = row.text(letter, required=False)
-        if value is None:
-            break
-        out.append(value)
-    return out
+        if value is not None:
+            texts.append(value)
+            letters.append(letter)
+    return texts, letters
 
 
 _LETTER_LIST = re.compile(r"[A-Z](?:\s*(?:,|and|&)?\s*[A-Z])*")
@@ -384,6 +409,26 @@ def parse_list(text: str, max_chars: int | None = MAX_LITERAL_CHARS) -> list[Any
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
     return value if _scalars(value) else None
+
+
+def parse_dict(text: str, max_chars: int = MAX_LITERAL_CHARS) -> dict[str, Any] | None:
+    """A dict of texts/numbers written as a Python literal ("{'subject': 'Plane Geometry'}"), or None.
+    VLMEvalKit reads it with ``json.loads`` after turning ' into " (``MathVerse_acc``); a literal
+    parse reads the same cells, and values holding an apostrophe too. Never runs code."""
+    if len(text) > max_chars:
+        return None
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        try:
+            value = json.loads(text.replace("'", '"'))
+        except (json.JSONDecodeError, RecursionError):
+            return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str | int | float)) for k, v in value.items()
+    ):
+        return None
+    return value
 
 
 def literal_list(row: Row, key: str) -> list[str]:
@@ -438,10 +483,13 @@ def make_item(row: Row, **fields: Any) -> EvalItem:
 
 def tsv_item(row: Row, **overrides: Any) -> EvalItem:
     """One VLMEvalKit TSV row in its common columns: index, image (base64) or image_path, question,
-    hint, option columns A..., answer, category, l2-category, split; ``overrides`` win."""
+    hint, option columns A..., answer, category, l2-category, split; ``overrides`` win.
+
+    A gold letter that names no option is kept, as VLMEvalKit keeps the row: no answer can hit it,
+    and it stays in the accuracy's denominator (``eval_vanilla``: ``opt == GT``)."""
     question = row.text("question", required=False) or VISION_ONLY_QUESTION
     hint = row.text("hint", required=False)
-    options = option_columns(row)
+    options, letters = option_columns(row)
     if "images" not in overrides:
         if row.data.get("image"):
             overrides["images"] = decode_base64_image(row, row.data["image"])
@@ -454,8 +502,11 @@ def tsv_item(row: Row, **overrides: Any) -> EvalItem:
         "question": f"Hint: {hint}\n{question}" if hint else question,
         "answers": row.gold(),
         "choices": options or None,
+        "option_letters": letters if letters != list(OPTION_LETTERS[: len(letters)]) else None,
         "answer_type": "multi_choice" if options else None,
     }
+    if "choices" in overrides:
+        fields["option_letters"] = None  # options from a column of their own (a list literal), lettered A..
     meta = {
         "category": row.data.get("category"),
         "l2_category": row.data.get("l2-category"),
@@ -463,8 +514,6 @@ def tsv_item(row: Row, **overrides: Any) -> EvalItem:
         **overrides.pop("meta", {}),
     }
     fields.update(overrides)
-    if fields["choices"] and overrides.get("answer_type", "multi_choice") == "multi_choice":
-        check_mc(row, fields["answers"], fields["choices"], several=True)
     return make_item(row, meta=meta, **fields)
 
 
@@ -482,9 +531,9 @@ def glob_files(path: Path, *patterns: str) -> list[Path]:
     return []
 
 
-def parquet_finder(*patterns: str) -> Callable[[Path, str], list[Source]]:
-    def find(path: Path, split: str) -> list[Source]:
-        return [Source(p) for p in glob_files(path, *(pat.format(split=split) for pat in patterns))]
+def parquet_finder(*patterns: str) -> Callable[[Path, str], list[BenchmarkSource]]:
+    def find(path: Path, split: str) -> list[BenchmarkSource]:
+        return [BenchmarkSource(p) for p in glob_files(path, *(pat.format(split=split) for pat in patterns))]
 
     return find
 
@@ -502,16 +551,19 @@ class Spec:
     name: str
     hub_id: str | None
     splits: tuple[str, ...]  # the first is the default
-    find: Callable[[Path, str], list[Source]]
+    find: Callable[[Path, str], list[BenchmarkSource]]
     convert: Callable[[Row], EvalItem]
     layout: str  # what find() looks for, shown when nothing is there ({split} is filled in)
-    include: str | None = None  # huggingface-cli --include pattern ({split} is filled in)
+    include: str | None = None  # hf download --include pattern ({split} is filled in)
     hidden: tuple[str, ...] = ()  # splits whose answers are not public
     aliases: dict[str, str] = field(default_factory=dict)
     hub_config: Callable[[str], list[tuple[str | None, str, dict[str, Any]]]] | None = None
     download: str | None = None  # instructions when there is no hub copy
     breakdown: tuple[str, ...] = ()  # meta keys the report splits accuracy, tokens and formats by
     tsv: Callable[[Row], EvalItem] | None = None  # a row of the VLMEvalKit TSV; default tsv_item
+    # A VLMEvalKit TSV holding several splits (MMMU_DEV_VAL.tsv): each row's ``split`` column is its
+    # split, and the headline is the first of these splits present, as VLMEvalKit reports it.
+    headline_splits: tuple[str, ...] = ()
 
     def hub_parts(self, split: str) -> list[tuple[str | None, str, dict[str, Any]]]:
         return self.hub_config(split) if self.hub_config else [(None, split, {})]
@@ -527,8 +579,38 @@ class Spec:
             return self.aliases[key]
         raise ValueError(f"{self.name}: unknown split {split!r}; known: {', '.join(self.splits)}")
 
+    def known_split(self, value: Any) -> str | None:
+        """A split name as this benchmark spells it ("val" -> "validation"), or None if unknown."""
+        if value is None or not str(value).strip():
+            return None
+        try:
+            return self.split(str(value))
+        except ValueError:
+            return None
+
+    def row_split(self, raw: dict[str, Any]) -> str | None:
+        """The split a TSV row's ``split`` column names, where that column holds this benchmark's splits."""
+        return self.known_split(raw.get("split")) if self.headline_splits else None
+
     def converter(self, row: Row) -> EvalItem:
         """The row's own layout decides: a VLMEvalKit TSV row, or the benchmark's published one."""
-        if row.tsv:
-            return (self.tsv or tsv_item)(row)
-        return self.convert(row)
+        if not row.tsv:
+            return self.convert(row)
+        item = (self.tsv or tsv_item)(row)
+        split = self.row_split(row.data)
+        if split is not None:
+            item.meta["split"] = split  # the row's own split, not the one asked for
+        return item
+
+    def select_split(self, sources: list[BenchmarkSource], asked: str | None) -> list[BenchmarkSource]:
+        """Where one TSV holds several splits, keep the rows of the split asked for (all when none
+        is), each row's ``split`` column deciding (VLMEvalKit ``report_acc`` groups by it)."""
+        if not self.headline_splits or asked is None:
+            return sources
+        wanted = self.split(asked)
+
+        def keep(raw: dict[str, Any]) -> bool:
+            split = self.row_split(raw)
+            return split is None or split == wanted
+
+        return [replace(s, keep=keep) if s.path.suffix.lower() == ".tsv" else s for s in sources]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from avr.eval.benchmarks._base import Row, Source, Spec, glob_files, make_item, tsv_item
+from avr.eval.benchmarks._base import BenchmarkSource, Row, Spec, glob_files, make_item, tsv_item
 from avr.eval.items import EvalItem
 from avr.eval.rules import Verdict, relaxed_correctness, strict
 
@@ -41,14 +41,14 @@ def convert_tsv(row: Row) -> EvalItem:
     return tsv_item(row, meta={"type": row.data.get("split") or row.data.get("category")})
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     files = glob_files(path, f"data/{split}-*.parquet", f"{split}-*.parquet")
     if files:
-        return [Source(p) for p in files]
+        return [BenchmarkSource(p) for p in files]
     for root in (path / "ChartQA Dataset" / split, path / split):  # the authors' JSON + png release
         kinds = [k for k in ("human", "augmented") if (root / f"{split}_{k}.json").is_file()]
         if kinds:
-            return [Source(root / f"{split}_{k}.json", root / "png", {"type": k}) for k in kinds]
+            return [BenchmarkSource(root / f"{split}_{k}.json", root / "png", {"type": k}) for k in kinds]
     return []
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from avr.eval.benchmarks._base import (
     BenchmarkNotFound,
+    BenchmarkSource,
     Loaded,
     Row,
-    Source,
     check_mc,
     collect,
     int_or_none,
@@ -69,7 +69,7 @@ def load(
         raise ValueError(f"{name}: {path} is not one of {', '.join(SUFFIXES)}")
     if not path.is_file():
         raise BenchmarkNotFound(f"{name}: no such file {path}")
-    return collect(source_rows([Source(path)]), convert, name, None, limit)
+    return collect(source_rows([BenchmarkSource(path)]), convert, name, None, limit)
 
 
 def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:

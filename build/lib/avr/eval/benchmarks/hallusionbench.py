@@ -10,8 +10,9 @@ set/figure/question ids in ``index``).
 Scoring (both profiles): VLMEvalKit ``utils/yorn.py`` ``YOrN_Extraction`` (after
 ``process_punctuation``: "yes" without "no", or the reverse; otherwise unknown and wrong) and its
 ``Hallusion_rating``, which reports, besides per-question accuracy (aAcc), the share of figures
-all of whose questions are right (fAcc) and of question pairs right on every figure (qAcc), as the
-authors' ``evaluation.py`` defines them. ``vlmevalkit`` asks a judge only for unknown answers;
+all of whose questions are right (fAcc) and of question pairs right on every figure (qAcc), overall,
+per category and per l2-category; ``official`` groups figures and pairs as the authors' ``utils.py``
+does (see ``authors_rating``: the keys differ, and a VS figure "0" is no figure there). ``vlmevalkit`` asks a judge only for unknown answers;
 ``official`` (tianyi-lab/HallusionBench ``utils.py`` ``evaluate_by_chatgpt``) asks GPT-4 for every
 answer, so every item counts as needing a judge there.
 """
@@ -22,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from avr.eval.benchmarks._base import Row, Source, Spec, glob_files, make_item, tsv_item
+from avr.eval.benchmarks._base import BenchmarkSource, Row, Spec, glob_files, make_item, tsv_item
 from avr.eval.items import EvalItem
 from avr.eval.rules import Verdict, strict, yes_no
 
@@ -83,15 +84,15 @@ def convert_tsv(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     files = glob_files(path, f"data/{split}-*.parquet", f"{split}-*.parquet")
     if files:
-        return [Source(p) for p in files]
+        return [BenchmarkSource(p) for p in files]
     json_file = path / "HallusionBench.json"
     if not json_file.is_file():
         return []
     # the authors' JSON mixes both splits; visual_input "0" rows have no figure (the non_image split)
-    return [Source(json_file, path, keep=lambda raw: str(raw.get("visual_input")) != "0")]
+    return [BenchmarkSource(json_file, path, keep=lambda raw: str(raw.get("visual_input")) != "0")]
 
 
 def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
@@ -104,12 +105,56 @@ def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
     return Verdict(correct, needs_judge=profile == "official" or said is None)
 
 
-def aggregate(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """aAcc, fAcc and qAcc (VLMEvalKit ``Hallusion_rating``; tianyi-lab ``get_eval_fig``,
-    ``get_eval_pair_all``): figures group by (category, subcategory, set, figure), skipping the
-    VS figure "0" that shows no figure; question pairs by (category, subcategory, set, question)."""
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """aAcc, fAcc and qAcc as the profile's reference computes them: the authors' grouping under
+    ``official``, VLMEvalKit's ``Hallusion_rating`` otherwise (with its per category and per
+    l2-category figures under ``breakdown``)."""
     if not rows:
         return {}
+    if rows[0].get("scoring") == "official":
+        return authors_rating(rows)
+    return {
+        **hallusion_rating(rows),
+        "breakdown": {
+            field: {value: hallusion_rating(sub) for value, sub in sorted(_groups(rows, key).items())}
+            for field, key in (("category", "category"), ("l2-category", "subcategory"))
+        },
+    }
+
+
+def _groups(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        out[str((r.get("meta") or {}).get(key))].append(r)
+    return out
+
+
+def _all_right(groups: dict[str, list[bool]]) -> float:
+    return sum(all(v) for v in groups.values()) / len(groups) if groups else 0.0
+
+
+def hallusion_rating(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """VLMEvalKit ``utils/yorn.py`` ``Hallusion_rating``: aAcc over questions; fAcc the share of
+    groups f"{l2-category}_{set_id}_{figure_id}" all right, qAcc of f"{l2-category}_{set_id}_{question_id}"
+    (no category in either key, and a VS figure "0" is a group like any other)."""
+    figures: dict[str, list[bool]] = defaultdict(list)
+    questions: dict[str, list[bool]] = defaultdict(list)
+    for r in rows:
+        m = r.get("meta") or {}
+        l2, set_id = m.get("subcategory"), m.get("set_id")
+        figures[f"{l2}_{set_id}_{m.get('figure_id')}"].append(bool(r["correct"]))
+        questions[f"{l2}_{set_id}_{m.get('question_id')}"].append(bool(r["correct"]))
+    return {
+        "aAcc": sum(bool(r["correct"]) for r in rows) / len(rows),
+        "fAcc": _all_right(figures),
+        "qAcc": _all_right(questions),
+    }
+
+
+def authors_rating(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """tianyi-lab/HallusionBench ``utils.py`` ``get_eval_fig``, ``get_eval_pair_all``: figures group by
+    (category, subcategory, set, figure), skipping the VS figure "0" that shows no figure; question
+    pairs by (category, subcategory, set, question)."""
     figures: dict[tuple, list[bool]] = defaultdict(list)
     pairs: dict[tuple, list[bool]] = defaultdict(list)
     for r in rows:
@@ -120,8 +165,8 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, float]:
         pairs[(cat, sub, set_id, m.get("question_id"))].append(bool(r["correct"]))
     return {
         "aAcc": sum(bool(r["correct"]) for r in rows) / len(rows),
-        "fAcc": sum(all(v) for v in figures.values()) / len(figures) if figures else 0.0,
-        "qAcc": sum(all(v) for v in pairs.values()) / len(pairs),
+        "fAcc": _all_right(figures),
+        "qAcc": _all_right(pairs),
     }
 
 

@@ -6,14 +6,16 @@ Layouts read:
   subfield}, query_wo, query_cot, question_for_eval); options live in the question ("Choices:\\nA:..");
   "Vision Only" rows have an empty question.
 - the authors' ``data/testmini.json`` (the same fields, ``image`` a path) [ZrrSkywalker/MathVerse].
-- VLMEvalKit ``MathVerse_MINI*.tsv``.
+- VLMEvalKit ``MathVerse_MINI*.tsv``: the ``metadata`` column is the same dict written as a Python
+  literal; its subject and subfield are read, as VLMEvalKit's ``MathVerse_acc`` reads them.
 Multiple-choice rows whose gold names several letters load as they are (no option is dropped).
 The authors' testmini.json could not be read here (the stored copy of the repository lacks it).
 
 Scoring (``official`` and ``vlmevalkit`` agree): ZrrSkywalker/MathVerse
 ``evaluation/score_answer_s2.py`` ``--quick_match`` and VLMEvalKit ``utils/mathverse.py``
 ``post_check_score``: the extracted answer equals the gold string; anything else goes to a GPT
-judge in both, so a mismatch counts as needing a judge.
+judge in both, so a mismatch counts as needing a judge, except a multiple-choice answer naming
+other letters than the gold's, which that judge is told to score 0 (see ``_wrong_letters``).
 """
 
 from __future__ import annotations
@@ -23,17 +25,18 @@ from typing import Any
 
 from avr.eval.benchmarks._base import (
     VISION_ONLY_QUESTION,
+    BenchmarkSource,
     Row,
-    Source,
     Spec,
     check_mc,
     glob_files,
     make_item,
+    parse_dict,
     split_options,
     tsv_item,
 )
 from avr.eval.items import EvalItem
-from avr.eval.rules import Verdict, strict
+from avr.eval.rules import Verdict, letters_of, strict
 
 
 def convert(row: Row) -> EvalItem:
@@ -69,22 +72,27 @@ def convert(row: Row) -> EvalItem:
 def convert_tsv(row: Row) -> EvalItem:
     question = row.text("question", required=False) or VISION_ONLY_QUESTION
     parsed = split_options(question)
+    raw = row.data.get("metadata")
+    info = (parse_dict(raw) if isinstance(raw, str) else None) or {}
     return tsv_item(
         row,
         question=parsed[0] if parsed else question,
         choices=parsed[1] if parsed else None,
         answer_type="multi_choice" if parsed else None,
-        meta={"problem_version": row.data.get("problem_version")},
+        meta={
+            "problem_version": row.data.get("problem_version"),
+            **{k: info.get(k) for k in ("subject", "subfield", "source")},
+        },
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     files = glob_files(path, f"{split}.parquet", f"data/{split}-*.parquet")
     if files:
-        return [Source(p) for p in files]
+        return [BenchmarkSource(p) for p in files]
     for json_file in (path / "data" / f"{split}.json", path / f"{split}.json"):
         if json_file.is_file():
-            return [Source(json_file, json_file.parent)]
+            return [BenchmarkSource(json_file, json_file.parent)]
     return []
 
 
@@ -93,8 +101,22 @@ def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
     if profile == "strict":
         return strict(answer, gold)
     target = str((gold.get("answers") or [""])[0]).strip()
-    correct = answer.strip() == target
-    return Verdict(correct, needs_judge=not correct)
+    if answer.strip() == target:
+        return Verdict(True)
+    return Verdict(False, needs_judge=not _wrong_letters(answer, target, gold))
+
+
+def _wrong_letters(answer: str, target: str, gold: dict[str, Any]) -> bool:
+    """A multiple-choice answer naming other options than the gold's. The reference's scoring GPT is
+    told a multiple-choice answer is consistent only when it "completely matches" the standard
+    answer, and shown "B:2√3" against "C" judged 0 (VLMEvalKit ``utils/mathverse.py``
+    ``build_mathverse_gpt4_score_prompt``, ``get_gpt4_score_ICE``): such an answer can only be
+    wrong there, so no judge is asked. The same letters in another order ("B, A" for "A, B") may
+    still be judged consistent, so they go to the judge."""
+    if not gold.get("choices"):
+        return False
+    said, truth = letters_of(answer), letters_of(target)
+    return said is not None and truth is not None and said != truth
 
 
 SPEC = Spec(
@@ -107,5 +129,5 @@ SPEC = Spec(
     layout="{split}.parquet, or the authors' data/{split}.json + images",
     include="{split}.parquet",
     hub_config=lambda s: [(s, s, {})],
-    breakdown=("problem_version", "subject"),
+    breakdown=("problem_version", "subject", "subfield"),  # VLMEvalKit MathVerse_acc
 )

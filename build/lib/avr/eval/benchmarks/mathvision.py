@@ -15,8 +15,9 @@ Scoring:
   ``find_math_answer`` does, then ``is_equal`` against the gold letter *or* that option's text:
   the same text, or the same value rounded to 2 decimal places (math-verify with rounding 2 in
   place of ``eval(latex2sympy(...))``).
-- ``vlmevalkit``: ``vlmeval/dataset/utils/mathv.py`` ``post_check``: ``can_infer`` for options;
-  otherwise ``is_equal`` (same text, or equal within 1e-6, numbers parsed and LaTeX through
+- ``vlmevalkit``: ``vlmeval/dataset/utils/mathv.py`` ``post_check``: ``can_infer`` for options,
+  the letter found compared with the gold letter and final, right or wrong (``MATH_V_auxeval``
+  asks GPT only when ``post_check(prefetch=True)`` found none); otherwise ``is_equal`` (same text, or equal within 1e-6, numbers parsed and LaTeX through
   math-verify instead of ``eval``). A miss goes to VLMEvalKit's GPT extractor: counted as needing it.
 """
 
@@ -27,8 +28,8 @@ from typing import Any
 
 from avr.eval.benchmarks._base import (
     PARQUET,
+    BenchmarkSource,
     Row,
-    Source,
     Spec,
     check_mc,
     choices_of,
@@ -37,8 +38,16 @@ from avr.eval.benchmarks._base import (
     tsv_item,
 )
 from avr.eval.items import EvalItem
-from avr.eval.rules import Verdict, can_infer, choice_dict, graded, mathv_equal, mathv_normalize, strict
-from avr.formats import OPTION_LETTERS
+from avr.eval.rules import (
+    Verdict,
+    gold_option_letters,
+    graded,
+    letter_verdict,
+    mathv_equal,
+    mathv_normalize,
+    options_of,
+    strict,
+)
 from avr.grading import parse_number
 
 
@@ -73,14 +82,14 @@ def convert_tsv(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     sources = PARQUET(path, split)
     if sources:
         return sources
     for jsonl in (path / "data" / f"{split}.jsonl", path / f"{split}.jsonl"):
         if jsonl.is_file():  # image paths ("images/1.jpg") are relative to the repository root
             root = jsonl.parent.parent if jsonl.parent.name == "data" else jsonl.parent
-            return [Source(jsonl, root)]
+            return [BenchmarkSource(jsonl, root)]
     return []
 
 
@@ -104,17 +113,16 @@ def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
     if profile == "official":
         model = mathv_normalize(answer)
         verdict = mathv_equal(model, target)
-        if not verdict.correct and choices and len(target) == 1 and target.upper() in OPTION_LETTERS:
-            value = choices[OPTION_LETTERS.index(target.upper())]
+        value = options_of(gold).get(target.strip().upper()) if choices else None
+        if not verdict.correct and value is not None:
             other = mathv_equal(model, value)
             return Verdict(
                 other.correct, timeouts=verdict.timeouts + other.timeouts, unresolved=other.unresolved
             )
         return verdict
     if choices:
-        letter = can_infer(answer, choice_dict(choices))
-        correct = bool(letter) and letter.lower() == target.lower().strip()
-        return Verdict(correct, needs_judge=not correct)
+        options = options_of(gold)
+        return letter_verdict(answer, options, gold_option_letters(target, options))
     verdict = _vlmevalkit_equal(answer, target)
     return Verdict(
         verdict.correct,

@@ -4,7 +4,10 @@ Layouts read:
 - HF ``MMMU/MMMU``: ``<Subject>/{dev,validation,test}-*.parquet`` (id, question, options as a
   Python-list *string*, explanation, image_1..image_7, img_type, answer, topic_difficulty,
   question_type multiple-choice|open, subfield); ``<image k>`` placeholders; test answers are "?".
-- VLMEvalKit ``MMMU_DEV_VAL.tsv`` (option columns A..; an open question has none).
+- VLMEvalKit ``MMMU_DEV_VAL.tsv`` (option columns A..; an open question has none): dev and
+  validation rows in one file, each row's ``split`` column deciding its split; ``mmmu:dev=FILE``
+  keeps the dev rows, ``mmmu=FILE`` both, the headline being validation (VLMEvalKit
+  ``MMMUDataset.report_primary_metric``: "split=validation|Overall") and dev in the breakdown.
 [HF MMMU/MMMU README; MMMU-Benchmark/MMMU issue #7; lmms-eval tasks/mmmu]
 
 Scoring:
@@ -24,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from avr.eval.benchmarks._base import (
+    BenchmarkSource,
     Row,
-    Source,
     Spec,
     answer_forms,
     check_mc,
@@ -40,6 +43,7 @@ from avr.eval.rules import (
     Verdict,
     can_infer,
     choice_dict,
+    letter_verdict,
     mmmu_eval_open,
     mmmu_parse_choice,
     mmmu_parse_open,
@@ -54,6 +58,27 @@ SUBJECTS = [
     "Mechanical_Engineering", "Music", "Pharmacy", "Physics", "Psychology", "Public_Health", "Sociology",
 ]  # fmt: skip
 _IMAGE_REF = re.compile(r"<image (\d+)>")
+# MMMU-Benchmark/MMMU mmmu/utils/data_utils.py DOMAIN_CAT2SUB_CAT: the discipline of each subject,
+# which VLMEvalKit's TSV carries as l2-category and the HF parquet does not
+DISCIPLINES = {
+    "Art and Design": ["Art", "Art_Theory", "Design", "Music"],
+    "Business": ["Accounting", "Economics", "Finance", "Manage", "Marketing"],
+    "Science": ["Biology", "Chemistry", "Geography", "Math", "Physics"],
+    "Health and Medicine": [
+        "Basic_Medical_Science", "Clinical_Medicine", "Diagnostics_and_Laboratory_Medicine", "Pharmacy",
+        "Public_Health",
+    ],
+    "Humanities and Social Science": ["History", "Literature", "Sociology", "Psychology"],
+    "Tech and Engineering": [
+        "Agriculture", "Architecture_and_Engineering", "Computer_Science", "Electronics", "Energy_and_Power",
+        "Materials", "Mechanical_Engineering",
+    ],
+}  # fmt: skip
+
+
+def discipline(subject: str | None) -> str | None:
+    """The MMMU discipline of a subject ("Art_Theory" -> "Art and Design"), or None."""
+    return next((d for d, subjects in DISCIPLINES.items() if subject in subjects), None)
 
 
 def _images(row: Row, texts: list[str]) -> list[bytes]:
@@ -88,6 +113,7 @@ def convert(row: Row, *, all_mc: bool = False) -> EvalItem:
     else:
         raise row.error(f"unknown question_type {qtype!r} (expected multiple-choice or open)")
     keys = ("subfield", "topic_difficulty", "img_type")
+    subject = row.data.get("subject") or _subject(row, item_id)
     return make_item(
         row,
         id=item_id,
@@ -97,7 +123,8 @@ def convert(row: Row, *, all_mc: bool = False) -> EvalItem:
         choices=choices,
         answer_type="multi_choice" if choices else None,
         meta={
-            "subject": row.data.get("subject") or _subject(row, item_id),
+            "subject": subject,
+            "l2_category": discipline(subject),
             "question_type": qtype,
             **{k: row.data.get(k) for k in keys},
             **meta,
@@ -115,25 +142,26 @@ def convert_tsv(row: Row) -> EvalItem:
     return item
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     files = glob_files(path, f"*/{split}-*.parquet", f"{split}-*.parquet")
     return [
-        Source(p, context={} if p.parent in (path, path / "data") else {"subject": p.parent.name})
+        BenchmarkSource(p, context={} if p.parent in (path, path / "data") else {"subject": p.parent.name})
         for p in files
     ]
 
 
 def score_mc(answer: str, pred: dict[str, Any], profile: str, choices: list[str] | None) -> Verdict:
-    """Multiple choice as MMMU and MMMU-Pro score it (``choices`` may come from meta: MMMU-Pro vision)."""
+    """Multiple choice as MMMU and MMMU-Pro score it (``choices`` may come from meta: MMMU-Pro vision):
+    by letter in both profiles, the gold being the ``answer`` letter."""
     gold = pred.get("gold") or {}
-    target = str((gold.get("answers") or [""])[0]).strip().upper()
     if profile == "strict" or not choices:
         return strict(answer, gold)
+    options = choice_dict(choices, gold.get("option_letters"))
+    target = str((gold.get("answers") or [""])[0]).strip().upper()
     if profile == "official":
-        letter, _guessed = mmmu_parse_choice(answer, choices, str(pred.get("id")))
+        letter, _guessed = mmmu_parse_choice(answer, options, str(pred.get("id")))
         return Verdict(letter == target)
-    letter = can_infer(answer, choice_dict(choices))
-    return Verdict(letter == target, needs_judge=letter is None)
+    return letter_verdict(answer, options, [target])
 
 
 def score(answer: str, pred: dict[str, Any], profile: str) -> Verdict:
@@ -159,5 +187,6 @@ SPEC = Spec(
     hidden=("test",),
     aliases={"val": "validation"},
     hub_config=lambda s: [(subject, s, {"subject": subject}) for subject in SUBJECTS],
-    breakdown=("subject", "topic_difficulty"),
+    breakdown=("split", "subject", "l2_category", "topic_difficulty"),  # report_acc: category, l2-category
+    headline_splits=("test", "validation", "dev"),  # MMMUDataset.report_primary_metric
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from avr.eval.benchmarks._base import PARQUET, Row, Source, Spec, make_item, parse_list, tsv_item
+from avr.eval.benchmarks._base import PARQUET, BenchmarkSource, Row, Spec, make_item, parse_list, tsv_item
 from avr.eval.items import EvalItem
 from avr.eval.rules import Verdict, ocrbench_hit, strict
 
@@ -55,7 +55,7 @@ def convert_tsv(row: Row) -> EvalItem:
     )
 
 
-def find(path: Path, split: str) -> list[Source]:
+def find(path: Path, split: str) -> list[BenchmarkSource]:
     sources = PARQUET(path, split)
     if sources:
         return sources
@@ -65,7 +65,7 @@ def find(path: Path, split: str) -> list[Source]:
                 (d for d in (path / "OCRBench_Images", json_file.parent / "OCRBench_Images") if d.is_dir()),
                 path,
             )
-            return [Source(json_file, images)]
+            return [BenchmarkSource(json_file, images)]
     return []
 
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ASSET = Path(__file__).resolve().parents[1] / "assets" / "digits_sft"
+ASSET = Path(__file__).resolve().parents[2] / "assets" / "digits_sft"  # avr/assets/digits_sft
 FILES = (
     "config.json",
     "generation_config.json",

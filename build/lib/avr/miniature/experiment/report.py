@@ -16,10 +16,11 @@ from typing import Any
 
 from avr.eval.metrics import block
 from avr.eval.report import plot_accuracy_vs_tokens
+from avr.formats import FORMAT_NAMES
 from avr.io import atomic_open
 from avr.miniature.experiment.recipe import BASELINE_MODES, Experiment, mode_dir
 
-F1, F2, F3 = "answer", "perception", "full"
+F1, F3 = FORMAT_NAMES[1], FORMAT_NAMES[3]
 # The precondition, as the issue states it: at level 1 forced reasoning gains nothing over a direct
 # answer; at level 3 it is clearly more accurate.
 L1_MAX_GAIN = 0.03  # forced:3 - forced:1 accuracy at level 1 stays within 3 points

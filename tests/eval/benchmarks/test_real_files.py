@@ -30,8 +30,9 @@ from PIL import Image
 
 from avr.eval.benchmarks import breakdown_fields, load_benchmark
 from avr.eval.metrics import compute_metrics
+from tests import REPO
 
-FIXTURES = Path(__file__).parent / "fixtures" / "real"
+FIXTURES = REPO / "tests" / "fixtures" / "real"
 
 
 def _standin(path: Path) -> bytes:

@@ -19,9 +19,10 @@ from avr.eval.benchmarks import aggregate, score
 from avr.eval.items import EvalItem
 from avr.eval.modes import Mode
 from avr.eval.runner import SKIPPED, run_eval, score_run
-from avr.eval.scoring import score_prediction
+from avr.eval.scoring import extract_answer, score_prediction
 from avr.generation import Generation
 from avr.grading import warm_up
+from tests.eval.helpers import _pred
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -425,3 +426,42 @@ def test_skipped_rows_are_written_and_reported(tmp_path):
     assert "benchmark rows skipped at load: 1" in report and "data/test-0.parquet row 7" in report
     again = score_run(tmp_path)  # re-scoring keeps the count
     assert again["skipped"] == 1
+
+
+@pytest.mark.parametrize(
+    ("response", "fmt", "answer"),
+    [
+        ("<answer>B</answer>", 1, "B"),
+        ("<perception>p</perception><answer>4</answer>", 2, "4"),
+        ("<perception>p</perception><reasoning>r</reasoning><answer>x</answer>", 3, "x"),
+        ("I think <answer>7</answer> yes", 0, "7"),  # malformed, but the answer is graded
+        ("<answer>1</answer><answer>2</answer>", 0, None),  # two answers: none is taken
+        ("<answer>1</answer> and <answer>", 0, None),  # an extra opening tag: ambiguous, none taken
+        ("</answer>1<answer>", 0, None),  # tags the wrong way round
+        ("<answer>" * 5000 + "x", 0, None),  # a long run of openings, no closing
+        ("so the answer is \\boxed{\\frac{1}{2}}", 0, "\\frac{1}{2}"),
+        ("so \\boxed{a{b}c} and", 0, "a{b}c"),
+        ("\\boxed{unclosed", 0, None),
+        ("", 0, None),
+    ],
+)
+def test_extract_answer(response, fmt, answer):
+    assert extract_answer(response) == (fmt, answer)
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold", "correct"),
+    [
+        ("3.14", {"answers": ["3.14"], "answer_type": "float", "precision": 2}, True),
+        ("3.1416", {"answers": ["3.14"], "answer_type": "float", "precision": 2}, True),  # rounded first
+        ("3.2", {"answers": ["3.14"], "answer_type": "float", "precision": 2}, False),
+        ("12 cm", {"answers": ["12"], "unit": "cm", "answer_type": "integer"}, True),
+        ("12.0", {"answers": ["12"], "answer_type": "integer"}, True),
+        ("120", {"answers": ["12"], "answer_type": "integer"}, False),
+        ("B", {"answers": ["cat"], "choices": ["dog", "cat"]}, True),
+        ("A", {"answers": ["cat"], "choices": ["dog", "cat"]}, False),
+    ],
+)
+def test_score_honours_benchmark_metadata(answer, gold, correct):
+    scored = score_prediction(_pred(f"<answer>{answer}</answer>", **gold))
+    assert scored["correct"] is correct and scored["format"] == 1
