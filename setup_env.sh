@@ -2,7 +2,7 @@
 # Creates .venv with AVR and its frameworks (LLaMA-Factory, verl, transformers, torch) at the versions
 # locked in requirements/<target>.txt. Idempotent: a second run checks a stamp and returns in seconds.
 #
-#   bash setup_env.sh [--cpu | --gpu] [--relock]
+#   bash setup_env.sh [--cpu | --gpu [--cuda-compat DIR]] [--relock]
 #
 # The target is detected with nvidia-smi unless --cpu or --gpu is given.
 #   cpu: torch 2.14.1 + torchvision 0.29.1, llamafactory 0.9.5, verl[verl-core] 0.9.1, transformers 5.5.4,
@@ -13,6 +13,10 @@
 #        Python (the wheel set verl's own cu130/torch 2.11 extra uses), or, where none exists, built
 #        against that torch (--no-build-isolation; needs a matching nvcc). Ends with python -m
 #        avr.rl.env_check: torch.cuda, flash_attn, vllm, verl, one line for each failure.
+#        A driver below 580 (R550/R570, common on H100 clusters) is refused unless NVIDIA's CUDA 13
+#        forward-compatibility libraries are there: --cuda-compat DIR (the folder holding the
+#        cuda-compat package's libcuda.so.1, e.g. /usr/local/cuda-13.0/compat; found there on its
+#        own when present). The launchers then put DIR first on LD_LIBRARY_PATH (docs/setup.md).
 # --relock: resolve from pyproject.toml alone and rewrite requirements/<target>.txt (maintainers only).
 # Env: PYTHON (interpreter, default python3.11 or python3), AVR_VENV (default .venv).
 set -euo pipefail
@@ -22,14 +26,17 @@ cd "$ROOT"
 
 TARGET=auto
 RELOCK=0
-for arg in "$@"; do
-  case "$arg" in
+CUDA_COMPAT="${CUDA_COMPAT_DIR:-}"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
     --cpu) TARGET=cpu ;;
     --gpu) TARGET=gpu ;;
+    --cuda-compat) CUDA_COMPAT="${2:?--cuda-compat needs the folder holding the compat libcuda.so.1}"; shift ;;
     --relock) RELOCK=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "setup_env: unknown option $arg (use --cpu, --gpu, --relock)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "setup_env: unknown option $1 (use --cpu, --gpu, --cuda-compat DIR, --relock)" >&2; exit 2 ;;
   esac
+  shift
 done
 if [[ "$TARGET" == auto ]]; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then TARGET=gpu; else TARGET=cpu; fi
@@ -45,8 +52,20 @@ if [[ "$TARGET" == gpu ]]; then
   if [[ ! "${DRIVER%%.*}" =~ ^[0-9]+$ ]]; then
     echo "setup_env: warning: no NVIDIA driver to check here (nvidia-smi: '${DRIVER}'); the GPU nodes need driver >= $MIN_DRIVER for torch 2.11.0 (CUDA 13.0)" >&2
   elif (( ${DRIVER%%.*} < MIN_DRIVER )); then
-    echo "setup_env: error: NVIDIA driver $DRIVER is too old: torch 2.11.0 (the torch of vllm 0.24.0) is a CUDA 13.0 build and needs driver >= $MIN_DRIVER; update the driver first" >&2
-    exit 2
+    # NVIDIA's forward compatibility: a data-center GPU on an older driver branch runs CUDA 13 through
+    # the cuda-compat package's user-mode driver (libcuda.so.1), put first on LD_LIBRARY_PATH.
+    if [[ -z "$CUDA_COMPAT" ]]; then
+      for d in ${AVR_CUDA_COMPAT_SEARCH:-/usr/local/cuda-13*/compat}; do [[ -e "$d/libcuda.so.1" ]] && CUDA_COMPAT="$d" && break; done
+    fi
+    if [[ -n "$CUDA_COMPAT" && -e "$CUDA_COMPAT/libcuda.so.1" ]]; then
+      echo "setup_env: NVIDIA driver $DRIVER < $MIN_DRIVER: using the CUDA 13 forward-compatibility libraries in $CUDA_COMPAT (the launchers put them first on LD_LIBRARY_PATH)" >&2
+    elif [[ -n "$CUDA_COMPAT" ]]; then
+      echo "setup_env: error: --cuda-compat $CUDA_COMPAT: no libcuda.so.1 there (install NVIDIA's cuda-compat-13-0 package; docs/setup.md)" >&2
+      exit 2
+    else
+      echo "setup_env: error: NVIDIA driver $DRIVER is too old: torch 2.11.0 (the torch of vllm 0.24.0) is a CUDA 13.0 build and needs driver >= $MIN_DRIVER. Update the driver, or install NVIDIA's CUDA 13 forward-compatibility package (cuda-compat-13-0, data-center GPUs) and pass --cuda-compat DIR (docs/setup.md)" >&2
+      exit 2
+    fi
   fi
 fi
 
@@ -57,6 +76,13 @@ PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
   || { echo "setup_env: Python >= 3.11 is required ($PYTHON is $("$PYTHON" -V 2>&1))" >&2; exit 2; }
 
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
+# The launchers (train-sft.sh, train-fs-grpo.sh, scripts/) read this to put the compat libraries first.
+if [[ "$TARGET" == gpu && -n "$CUDA_COMPAT" ]]; then
+  echo "$(cd "$CUDA_COMPAT" && pwd)" > "$VENV/avr-cuda-compat"
+  export LD_LIBRARY_PATH="$(cat "$VENV/avr-cuda-compat")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+else
+  rm -f "$VENV/avr-cuda-compat"
+fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 STAMP="$VENV/.avr-setup"

@@ -45,6 +45,9 @@ else die "recipe not found: $RECIPE (known: $(cd "$ROOT/train_configs/fs_grpo" &
 fi
 
 cd "$ROOT"
+# CUDA 13 forward-compatibility libraries, when setup_env.sh --gpu chose them for an older driver.
+COMPAT="${VIRTUAL_ENV:-$ROOT/.venv}/avr-cuda-compat"
+[[ -f "$COMPAT" ]] && export LD_LIBRARY_PATH="$(cat "$COMPAT")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if [[ -z "${VIRTUAL_ENV:-}" && -x "$ROOT/.venv/bin/python" ]]; then PY="$ROOT/.venv/bin/python"; else PY="$(command -v python)"; fi
 
 ARGS=()
@@ -63,11 +66,11 @@ CMD=("$PY" -m verl.trainer.main_ppo "--config-dir=$(dirname "$RECIPE")" "--confi
 
 # verl's main() validates the config, but `--cfg job` skips main(), and verl meets some problems only
 # on the GPUs: check the config verl composed (avr.rl.config_check) before anything starts.
+CFG=""
 check_config() {
-  local cfg
-  cfg="$("${CMD[@]}" --cfg job --resolve)" || die "verl could not compose the config (its error is above)"
-  printf '%s\n' "$cfg" | "$PY" -m avr.rl.config_check - || exit 2
-  [[ "$DRY_RUN" == 1 ]] && printf '%s\n' "$cfg"
+  CFG="$("${CMD[@]}" --cfg job --resolve)" || die "verl could not compose the config (its error is above)"
+  printf '%s\n' "$CFG" | "$PY" -m avr.rl.config_check - || exit 2
+  [[ "$DRY_RUN" == 1 ]] && printf '%s\n' "$CFG"
   return 0
 }
 if [[ "$DRY_RUN" == 1 ]]; then
@@ -95,6 +98,11 @@ else
 fi
 [[ " ${ARGS[*]} " == *" trainer.n_gpus_per_node="* ]] || CMD+=("trainer.n_gpus_per_node=$GPUS")
 check_config
+# The reward preset, resolved once for the whole run (and kept on resume): every reward worker and
+# the trainer read this one file (avr/rl/frozen_preset.py).
+FROZEN="$(printf '%s\n' "$CFG" | "$PY" -m avr.rl.frozen_preset -)" || exit 2
+CMD+=("++avr.reward_config=$FROZEN")
+echo "train-fs-grpo: reward config of this run: $FROZEN"
 
 LATEST="$OUTPUT_DIR/latest_checkpointed_iteration.txt"
 [[ -f "$LATEST" ]] && echo "train-fs-grpo: resuming from step $(cat "$LATEST") in $OUTPUT_DIR"

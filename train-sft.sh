@@ -27,6 +27,9 @@ else
 fi
 
 cd "$ROOT"
+# CUDA 13 forward-compatibility libraries, when setup_env.sh --gpu chose them for an older driver.
+COMPAT="${VIRTUAL_ENV:-$ROOT/.venv}/avr-cuda-compat"
+[[ -f "$COMPAT" ]] && export LD_LIBRARY_PATH="$(cat "$COMPAT")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if [[ -z "${VIRTUAL_ENV:-}" && -x "$ROOT/.venv/bin/llamafactory-cli" ]]; then
   export PATH="$ROOT/.venv/bin:$PATH"
 fi

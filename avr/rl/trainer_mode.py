@@ -117,7 +117,10 @@ def _register() -> None:
             self._registered_mode = value
 
         def _compute_advantage(self, batch, metrics: dict):
-            config = reward_config_from(self.config)
+            # Loaded once per run (the run's frozen copy: avr.rl.frozen_preset), as the manager loads it.
+            if getattr(self, "_avr_reward_config", None) is None:
+                self._avr_reward_config = reward_config_from(self.config)
+            config = self._avr_reward_config
             step, total = int(self.global_steps), int(self.total_training_steps)
             data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=FIELDS)
             nested_mask = data["response_mask"]

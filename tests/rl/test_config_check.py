@@ -33,6 +33,8 @@ def test_every_recipe_passes_verls_validate_config(recipe, capsys):
 
     cfg = _compose(recipe)
     check(cfg)  # verl's validate_config as main() runs it, then avr's checks; raises on a problem
+    if recipe.startswith("qwen3vl"):  # every Qwen3-VL recipe inherits the cache off
+        assert cfg.actor_rollout_ref.rollout.engine_kwargs.vllm.mm_processor_cache_gb == 0
     assert "All configuration checks passed" in capsys.readouterr().out  # verl's own verdict
     d, arr = cfg.data, cfg.actor_rollout_ref
     # vLLM's context is exactly one prompt + response, not the model's 262,144 tokens
@@ -157,6 +159,10 @@ def test_dry_run_prints_the_paper_values(resolved):
     assert ro["name"] == "vllm" and ro["tensor_model_parallel_size"] == 4
     assert ro["gpu_memory_utilization"] == 0.8 and ro["n"] == 8
     assert ro["temperature"] == 0.8 and ro["top_p"] == 0.95
+    # vLLM's multimodal cache off (it can wedge the engine within one wake period); fused log-prob and
+    # entropy kernels on (the full-vocabulary logits would take ~12 GB per fp32 copy)
+    assert ro["engine_kwargs"]["vllm"]["mm_processor_cache_gb"] == 0
+    assert cfg["actor_rollout_ref"]["model"]["use_fused_kernels"] is True
     assert (t["save_freq"], t["test_freq"], t["resume_mode"]) == (20, 20, "auto")
     assert "console" in t["logger"] and "tensorboard" in t["logger"]
     assert cfg["reward"]["reward_manager"]["name"] == "adaptive_reward"

@@ -58,6 +58,7 @@ def test_setup_env_checks_the_driver_before_installing(driver, refused, tmp_path
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "AVR_VENV": str(venv),
         "PYTHON": "/bin/false",
+        "AVR_CUDA_COMPAT_SEARCH": str(tmp_path / "no-compat-here"),
     }
     r = subprocess.run(["bash", str(REPO / "setup_env.sh"), "--gpu"], capture_output=True, text=True, env=env)
     if refused:
@@ -66,3 +67,46 @@ def test_setup_env_checks_the_driver_before_installing(driver, refused, tmp_path
     else:  # nothing to check here: a warning, then setup goes on (and stops at the fake interpreter)
         assert "no NVIDIA driver to check here" in r.stderr
         assert "Python >= 3.11 is required" in r.stderr
+
+
+@pytest.mark.parametrize("with_lib", [True, False])
+def test_an_older_driver_goes_through_the_cuda_compat_libraries(with_lib, tmp_path):
+    """R550/R570 nodes: CUDA 13 through NVIDIA's forward-compatibility package, named with --cuda-compat."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text("#!/bin/sh\necho '570.124.06'\n")
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    compat = tmp_path / "compat"
+    compat.mkdir()
+    if with_lib:
+        (compat / "libcuda.so.1").write_text("")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "AVR_VENV": str(tmp_path / "venv"),
+           "PYTHON": "/bin/false", "AVR_CUDA_COMPAT_SEARCH": str(tmp_path / "none")}  # fmt: skip
+    r = subprocess.run(["bash", str(REPO / "setup_env.sh"), "--gpu", "--cuda-compat", str(compat)],
+                       capture_output=True, text=True, env=env)  # fmt: skip
+    if with_lib:  # accepted: setup goes on (and stops at the fake interpreter)
+        assert f"using the CUDA 13 forward-compatibility libraries in {compat}" in r.stderr
+        assert "Python >= 3.11 is required" in r.stderr
+    else:
+        assert r.returncode == 2 and f"--cuda-compat {compat}: no libcuda.so.1 there" in r.stderr
+
+
+def test_the_refusal_names_both_ways_through(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text("#!/bin/sh\necho '550.54.15'\n")
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "AVR_VENV": str(tmp_path / "venv"),
+           "PYTHON": "/bin/false", "AVR_CUDA_COMPAT_SEARCH": str(tmp_path / "none")}  # fmt: skip
+    r = subprocess.run(["bash", str(REPO / "setup_env.sh"), "--gpu"], capture_output=True, text=True, env=env)
+    assert (
+        r.returncode == 2
+        and "Update the driver, or install NVIDIA's CUDA 13 forward-compatibility" in r.stderr
+    )
+    assert "--cuda-compat DIR" in r.stderr
+
+
+def test_the_launchers_put_the_compat_libraries_first():
+    for script in ("train-sft.sh", "train-fs-grpo.sh", "scripts/slurm/fs_grpo_multinode.sbatch"):
+        text = (REPO / script).read_text()
+        assert "avr-cuda-compat" in text and "LD_LIBRARY_PATH" in text, script
