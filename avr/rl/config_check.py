@@ -99,6 +99,14 @@ def _avr_names(get) -> list[str]:
         except Exception as e:
             problems.append(f"reward manager adaptive_reward is not registered ({e}); is avr installed?")
     mode = get("trainer.v1.trainer_mode")
+    if get("reward.reward_manager.name") == "adaptive_reward":
+        from avr.rl.group_bonus import group_term_problem
+
+        problem = group_term_problem(
+            get("trainer.use_v1"), mode, get("actor_rollout_ref.rollout.agent.agent_loop_manager_class")
+        )
+        if problem:
+            problems.append(problem)
     if mode:
         from verl.trainer.ppo.v1 import get_trainer_cls
 

@@ -5,7 +5,7 @@
 Checks, each on its own so one failure does not hide the next: torch sees a CUDA device (and the
 driver is new enough for its CUDA build), flash-attn's kernels load and run (verl's FSDP engine loads
 models with ``flash_attention_2``), vLLM imports at the version verl 0.9.1 is built against, and verl is
-the 0.9.x series AVR's plugins are written for. Exit status 1 when any fails.
+the verl release (0.9.1) AVR's plugins are written for. Exit status 1 when any fails.
 """
 
 from __future__ import annotations

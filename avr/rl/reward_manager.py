@@ -13,7 +13,7 @@ Settings: ``avr.reward_config`` in the verl config (a preset name such as ``pape
 a YAML path; default ``paper``). The step and horizon are verl's own: ``global_steps`` on the
 sample and ``actor_rollout_ref.actor.optim.total_training_steps``, so they survive a resume.
 
-Written against verl 0.9.x: both plugin modules refuse any other series at import, with one line
+Written against verl 0.9.1: the plugin modules refuse any other release at import, with one line
 on stderr (verl itself logs a failed plugin import only at DEBUG level).
 """
 
@@ -90,6 +90,17 @@ class AdaptiveRewardManager(RewardManagerBase):
         self, config, tokenizer, compute_score=None, reward_router_address=None, reward_model_tokenizer=None
     ):
         super().__init__(config, tokenizer, compute_score)
+        if "trainer" in config:  # a whole verl config: refuse one that would drop the group bonus
+            from avr.rl.group_bonus import group_term_problem
+
+            trainer = config.trainer
+            problem = group_term_problem(
+                trainer.get("use_v1"),
+                (trainer.get("v1") or {}).get("trainer_mode"),
+                config.actor_rollout_ref.rollout.get("agent", {}).get("agent_loop_manager_class"),
+            )
+            if problem:
+                raise ValueError(f"avr: {problem}")
         self.reward_config = reward_config_from(config)
         self.total_steps = total_training_steps(config)
         warm_up()  # start the math-verify child before the first rollout arrives

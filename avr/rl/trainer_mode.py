@@ -20,13 +20,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import torch
-
-from avr.rl.reward import RewardResult, diversity_bonuses, diversity_weight, summarize
+from avr.rl.group_bonus import add_at_last_valid_token, group_bonuses, step_metrics
+from avr.rl.reward import diversity_weight
 from avr.rl.reward_manager import reward_config_from
 from avr.rl.verl_version import require_verl_series
 
-require_verl_series(__name__)  # the v1 trainer this subclasses exists in verl 0.9.x only
+require_verl_series(__name__)  # the v1 trainer this subclasses is verl 0.9.1's (upstream deletes it)
 
 logger = logging.getLogger(__name__)
 
@@ -34,66 +33,9 @@ TRAINER_MODE = "fs_grpo"
 FIELDS = ["uid", "response_mask", "rm_scores", "extra_fields"]
 
 
-def session_of(key: str) -> str:
-    """verl's agent loop keys outputs ``{uid}_{session_id}_{index}``: one rollout is one session."""
-    return key.rsplit("_", 1)[0]
-
-
-def group_bonuses(
-    keys: list[str],
-    uids: list[Any],
-    formats: list[int],
-    padding: list[bool],
-    *,
-    step: int,
-    total_steps: int,
-    config,
-) -> list[float]:
-    """The bonus of each output: formats counted once per session, padding copies ignored."""
-    sessions: dict[str, int] = {}
-    s_formats, s_groups = [], []
-    for key, uid, fmt, pad in zip(keys, uids, formats, padding, strict=True):
-        if pad:
-            continue
-        s = session_of(key)
-        if s not in sessions:
-            sessions[s] = len(s_formats)
-            s_formats.append(int(fmt))
-            s_groups.append(uid)
-    per_session = diversity_bonuses(s_formats, s_groups, step=step, total_steps=total_steps, config=config)
-    return [
-        0.0 if pad else per_session[sessions[session_of(k)]] for k, pad in zip(keys, padding, strict=True)
-    ]
-
-
-def add_at_last_valid_token(
-    scores: torch.Tensor, response_mask: torch.Tensor, bonus: list[float]
-) -> torch.Tensor:
-    """scores[i, last valid token] += bonus[i] on padded [B, L] tensors (rows without tokens untouched)."""
-    scores = scores.clone()
-    lengths = response_mask.long().sum(dim=1)
-    for i, b in enumerate(bonus):
-        if b and lengths[i] > 0:
-            last = int(torch.nonzero(response_mask[i]).max())
-            scores[i, last] += b
-    return scores
-
-
 def _extra_infos(extra_fields: Any) -> list[dict]:
     items = extra_fields.tolist() if hasattr(extra_fields, "tolist") else list(extra_fields)
     return [(e or {}).get("reward_extra_info", {}) if isinstance(e, dict) else {} for e in items]
-
-
-def step_metrics(infos: list[dict], bonus: list[float], padding: list[bool], w: float) -> dict[str, float]:
-    """avr/* metrics of the step: per-format share, accuracy and length; the mean of each term; w(t)."""
-    results = [
-        RewardResult.from_per_sample(info, b)
-        for info, b, pad in zip(infos, bonus, padding, strict=True)
-        if not pad and "format" in info
-    ]
-    metrics = summarize(results)
-    metrics["avr/diversity_weight"] = w
-    return metrics
 
 
 def _register() -> None:

@@ -10,29 +10,33 @@ from __future__ import annotations
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-VERL_SERIES = (0, 9)  # the v1 trainer, reward loop and agent loop these modules plug into
+# The release these modules are written and tested against: its trainers, reward loop and agent loop,
+# its default trainer (trainer.use_v1), and the internals the CPU backend works around. A later 0.9.x
+# may change any of them (upstream flips use_v1's default and deletes the v1 trainer), so the guard
+# is the exact release, not the series.
+VERL_VERSION = (0, 9, 1)
 
 
 def verl_version_error(installed: str | None) -> str | None:
-    """The one-line complaint about an installed verl that is not the 0.9.x series, or None."""
+    """The one-line complaint about an installed verl that is not the pinned release, or None."""
     from packaging.version import InvalidVersion, Version
 
-    want = ".".join(map(str, VERL_SERIES))
+    want = ".".join(map(str, VERL_VERSION))
     try:
-        ok = installed is not None and Version(installed).release[:2] == VERL_SERIES
+        ok = installed is not None and Version(installed).release[:3] == VERL_VERSION
     except InvalidVersion:
         ok = False
     if ok:
         return None
     return (
-        f"avr: verl {installed or '(not installed)'} found, but avr's verl plugins (adaptive_reward, fs_grpo) "
-        f"are written for verl {want}.x and its v1 trainer; install the pinned one: "
-        f"pip install 'verl[verl-core]==0.9.1'"
+        f"avr: verl {installed or '(not installed)'} found, but avr's verl plugins (adaptive_reward, fs_grpo, "
+        f"the agent-loop manager) are written for verl {want}; install the pinned one: "
+        f"pip install 'verl[verl-core]=={want}'"
     )
 
 
 def require_verl_series(module: str) -> None:
-    """Fail the import of ``module`` with one clear line unless verl 0.9.x is installed."""
+    """Fail the import of ``module`` with one clear line unless the pinned verl is installed."""
     try:
         installed: str | None = version("verl")
     except PackageNotFoundError:

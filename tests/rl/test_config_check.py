@@ -100,6 +100,13 @@ FIXED_MICRO_BATCHES = [
         ),
         (["trainer.v1.trainer_mode=fsgrpo"], "Unknown trainer 'fsgrpo'"),
         (["avr.reward_config=nope"], "avr.reward_config"),
+        # the group bonus must have a carrier under whichever trainer runs (it would vanish silently)
+        (
+            ["trainer.use_v1=false", "actor_rollout_ref.rollout.agent.agent_loop_manager_class=null"],
+            "trainer.use_v1=false runs verl's RayPPOTrainer, where the FS-GRPO group bonus is added by the agent-loop manager",
+        ),
+        (["trainer.v1.trainer_mode=sync"], "set trainer.v1.trainer_mode=fs_grpo"),
+        (["trainer.use_v1=null"], "trainer.use_v1 is not set"),
     ],
 )
 def test_a_misconfiguration_fails_the_check(overrides, message):
@@ -251,3 +258,22 @@ def test_the_slurm_log_needs_no_folder():
         line.split("=", 1)[1] for line in lines if line.startswith(("#SBATCH --output=", "#SBATCH --error="))
     ]
     assert logs and all("/" not in log for log in logs)
+
+
+@pytest.mark.parametrize("use_v1", ["true", "false"])
+def test_either_trainer_keeps_the_group_bonus(use_v1):
+    """The recipe configures both carriers, so flipping the trainer on the command line keeps the bonus."""
+    from avr.rl.config_check import check
+
+    cfg = _compose("qwen3vl_2b", f"trainer.use_v1={use_v1}")
+    check(cfg)
+    assert (
+        cfg.actor_rollout_ref.rollout.agent.agent_loop_manager_class
+        == "avr.rl.agent_loop.FSGRPOAgentLoopManager"
+    )
+    assert cfg.trainer.v1.trainer_mode == "fs_grpo"
+
+
+def test_every_recipe_pins_the_trainer():
+    for recipe in RECIPES:
+        assert _compose(recipe.stem).trainer.use_v1 is not None, recipe.name

@@ -24,8 +24,8 @@ import pytest
 import torch
 
 from avr.pixels import IMAGE_MAX_PIXELS
+from avr.rl.group_bonus import add_at_last_valid_token, group_bonuses, session_of
 from avr.rl.reward import RewardConfig, score_response
-from avr.rl.trainer_mode import add_at_last_valid_token, group_bonuses, session_of
 from tests import REPO
 
 HELPERS = REPO / "tests" / "helpers"
