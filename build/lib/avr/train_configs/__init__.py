@@ -1,1 +1,0 @@
-"""AVR's recipes and presets, shipped as package data (``avr.train_configs``); see avr/config.py."""
