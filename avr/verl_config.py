@@ -106,6 +106,13 @@ def _avr_names(get) -> list[str]:
             get_trainer_cls(mode)
         except ValueError as e:
             problems.append(f"trainer.v1.trainer_mode: {e}")
+    if get("avr.replay_buffer_poll_s") is not None:
+        from avr.verl_trainer import replay_buffer_poll_s
+
+        try:
+            replay_buffer_poll_s({"avr": {"replay_buffer_poll_s": get("avr.replay_buffer_poll_s")}})
+        except ValueError as e:
+            problems.append(str(e))
     from avr.reward import RewardConfig
 
     try:

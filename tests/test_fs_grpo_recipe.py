@@ -202,11 +202,14 @@ def test_missing_data_and_no_gpu(tiny_model, tmp_path, env):
     assert r.returncode == 2 and "train.parquet is missing" in r.stderr
     (tmp_path / "train.parquet").write_bytes(b"")
     (tmp_path / "val.parquet").write_bytes(b"")
+    # no GPU visible: the CPU backend is chosen (tests/rl/test_verl_cpu.py runs it), and the data is
+    # still checked before Ray starts
     r = _run(
         ["--sft_model", str(tiny_model), "--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "o")],
-        {**env, "PATH": "/usr/bin:/bin"},
+        {**env, "PATH": f"{Path(env['PATH'].split(':')[0])}:/usr/bin:/bin"},
     )
-    assert r.returncode == 2 and "A GRPO step needs GPUs" in r.stderr
+    assert "no GPU visible (nvidia-smi): running on the CPU backend" in r.stdout
+    assert r.returncode == 2 and "train.parquet is empty" in r.stderr
 
 
 @pytest.mark.parametrize(
