@@ -68,7 +68,8 @@ if [[ "$CPU" == 1 ]]; then
   # hf rollout in every process; VERL_ENGINE_DEVICE=cuda picks verl's FSDP engine (registered for cuda
   # only); Ray's resource pool gets one fake GPU slot per worker, and at least 16 CPU slots (verl's
   # helper actors each reserve one; the thread counts below, not the slots, bound the compute); sdpa
-  # attention without packed sequences (both need flash-attn otherwise); no torch.compile.
+  # attention without packed sequences (both need flash-attn otherwise); no torch.compile; no Ray
+  # dashboard (a dozen processes that start with Ray).
   [[ "$NNODES" == 1 ]] || die "--cpu runs on one node (got --nnodes $NNODES)"
   [[ -n "$GPUS" ]] || ARGS+=("trainer.n_gpus_per_node=1")
   WORKERS="${GPUS:-1}"
@@ -78,7 +79,7 @@ if [[ "$CPU" == 1 ]]; then
   export OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS" TQ_NUM_THREADS="$THREADS" TOKENIZERS_PARALLELISM=false
   export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
   ARGS+=("trainer.device=cpu" "+ray_kwargs.ray_init.num_gpus=$WORKERS"
-         "ray_kwargs.ray_init.num_cpus=$(( $(nproc) > 16 ? $(nproc) : 16 ))"
+         "ray_kwargs.ray_init.num_cpus=$(( $(nproc) > 16 ? $(nproc) : 16 ))" "+ray_kwargs.ray_init.include_dashboard=false"
          "actor_rollout_ref.rollout.name=hf" "+actor_rollout_ref.model.override_config.attn_implementation=sdpa"
          "actor_rollout_ref.model.use_remove_padding=false"
          "actor_rollout_ref.actor.fsdp_config.use_torch_compile=false"
