@@ -159,6 +159,8 @@ def test_a_killed_run_resumes_at_its_checkpoint_and_w_continues(resumed):
     assert (resumed["ckpt"] / "latest_checkpointed_iteration.txt").read_text().strip() == str(STEPS)
     log = (resumed["root"] / "train_2.log").read_text()
     assert "resuming from step 1" in log and f"CPU backend, {WORKERS} worker(s)" in log
+    # the launch checked the config as --dry-run does: verl's validate_config, then avr's checks
+    assert "avr.verl_config: the config passes verl's validate_config and avr's checks" in log
     # each FSDP2 rank leads its own rollout replica, and each replica received the trained weights
     assert "hf rollout replica 0: on the weights of step 2" in log
     assert "hf rollout replica 1: on the weights of step 2" in log

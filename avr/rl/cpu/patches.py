@@ -21,6 +21,7 @@ it finds that this verl and this machine still need it. No verl code is copied.
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.util
 import inspect
@@ -98,6 +99,7 @@ def _gloo_default(module: ModuleType) -> None:
     if not needs_gloo_backend(original) or getattr(original, "_avr_cpu", False):
         return
 
+    @functools.wraps(original)
     def initialize_global_process_group_ray(timeout_second=None, backend=None):
         return original(timeout_second=timeout_second, backend=backend or "cpu:gloo")
 
