@@ -4,7 +4,8 @@ One run, shared by the assertions below (each start of verl costs ~1 minute of R
 on 2 cores): T = 3 steps from the committed SFT checkpoint (avr/assets/digits_sft) at world size 2 (two
 FSDP2 ranks over gloo, two rollout replicas), killed (SIGKILL to its whole process group) once step 1's
 checkpoint is on disk, then started again: it resumes at step 2. Its steps show the bonus in verl's own
-scores (the smoke check); its last checkpoint (two shards) is merged to HF and evaluated.
+scores (the smoke check), the last one validates; its last checkpoint (two shards) is merged to HF
+and evaluated.
 
 Not the tiny random model of the other tests: its groups never mix two valid formats, so its bonus is
 always 0 and the smoke check could not tell a working bonus from a missing one. The checkpoint is as
@@ -116,7 +117,8 @@ def resumed(tmp_path_factory, digits, env) -> dict[str, Path]:
     """The run: killed after step 1's checkpoint, then resumed to step 3."""
     root = tmp_path_factory.mktemp("fs_grpo")
     ckpt = root / "ckpt"
-    extra = ("--gpus", str(WORKERS), f"trainer.total_training_steps={STEPS}", "trainer.save_freq=1")
+    extra = ("--gpus", str(WORKERS), f"trainer.total_training_steps={STEPS}", "trainer.save_freq=1",
+             f"trainer.test_freq={STEPS}")  # fmt: skip
     first, second = root / "metrics_1.jsonl", root / "metrics_2.jsonl"
     t0 = time.monotonic()
     _run_until_checkpoint(
@@ -145,6 +147,14 @@ def test_every_step_puts_the_bonus_into_verls_scores(resumed):
         # the hf rollout's log-probs are the trainer's (up to top-p renormalisation): no drift
         assert d["rollout_corr/kl"] < 0.01 and d["training/rollout_actor_probs_pearson_corr"] > 0.99, d
         assert d["response_length/mean"] > 0
+
+
+def test_validation_runs_greedy_through_the_hf_rollout_without_the_bonus(resumed):
+    last = [s for s in read_steps(resumed["second"]) if s["step"] == STEPS]
+    val = {k: v for s in last for k, v in s["data"].items() if k.startswith("val-")}
+    assert any(k.startswith("val-core/") and "/acc/" in k for k in val), sorted(val)
+    # the format mix reaches verl's validation logs through the reward manager's 0/1 indicators
+    assert any("/is_full/" in k for k in val), sorted(val)
 
 
 def test_a_killed_run_resumes_at_its_checkpoint_and_w_continues(resumed):

@@ -9,7 +9,7 @@ it finds that this verl and this machine still need it. No verl code is copied.
    ``cpu:gloo,cpu:gloo``; torch rejects the duplicate device type. The workers' call
    (``verl/workers/engine_workers.py:89``) gets ``cpu:gloo`` instead. Check: the verl function still
    builds that string (its source).
-2. ``verl/workers/rollout/base.py:88-92`` (``_ROLLOUT_REGISTRY``): the private table that maps
+2. ``verl/workers/rollout/base.py:89-93`` (``_ROLLOUT_REGISTRY``): the private table that maps
    ``rollout.name`` to the server adapter in each trainer worker has no register function.
    ``("hf", "async")`` is added, pointing at ``avr.rl.cpu.rollout.HFServerAdapter``. Check: the key
    is missing.
