@@ -62,6 +62,7 @@ def _reference_log_probs(server, req, ids, temperature):
             image_grid_thw=vision["image_grid_thw"],
             mm_token_type_ids=torch.tensor(proc.create_mm_token_type_ids(full.tolist())),
         ).logits[0, len(req.prompt_ids) - 1 : -1]
+    logits = logits.index_fill(-1, server.banned, float("-inf"))  # as vLLM's compute_logits masks them
     return torch.log_softmax(logits / temperature, -1).gather(-1, torch.tensor(ids)[:, None])[:, 0]
 
 

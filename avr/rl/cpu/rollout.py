@@ -271,17 +271,26 @@ class HFRolloutServer:
             output_logits=want_logprobs and raw,
         )
         new = out.sequences[:, width:]
-        steps = (out.logits if raw else out.scores) if want_logprobs else None
+        chosen = None
+        if want_logprobs:
+            # one [batch, vocab] log-softmax per generated position: raw logits still get the mask,
+            # as vLLM masks inside compute_logits, before its sampler
+            steps = out.logits if raw else out.scores
+            chosen = torch.stack(
+                [
+                    torch.log_softmax(
+                        (s.index_fill(-1, banned, float("-inf")) if raw else s).float(), dim=-1
+                    ).gather(-1, new[:, j : j + 1])[:, 0]
+                    for j, s in enumerate(steps)
+                ],
+                dim=1,
+            )
         results = []
         for i, r in enumerate(reqs):
             ids = new[i].tolist()
             end = next((j + 1 for j, t in enumerate(ids) if t in self.eos), len(ids))
             ids = ids[:end]
-            log_probs = None
-            if r.want_logprobs and steps is not None:
-                log_probs = [
-                    float(torch.log_softmax(steps[j][i].float(), dim=-1)[tok]) for j, tok in enumerate(ids)
-                ]
+            log_probs = chosen[i, :end].tolist() if r.want_logprobs and chosen is not None else None
             results.append((ids, log_probs))
         self.stats["batches"] += 1
         self.stats["requests"] += len(reqs)
