@@ -118,10 +118,7 @@ def resumed(tmp_path_factory, digits, env) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("fs_grpo")
     ckpt = root / "ckpt"
     extra = ("--gpus", str(WORKERS), f"trainer.total_training_steps={STEPS}", "trainer.save_freq=1",
-             f"trainer.test_freq={STEPS}",
-             # 3 steps: one agent-loop process less to start saves more than a second one's share of
-             # each step's prompt preparation would (cpu_tiny.yaml)
-             "actor_rollout_ref.rollout.agent.num_workers=1")  # fmt: skip
+             f"trainer.test_freq={STEPS}")  # fmt: skip
     first, second = root / "metrics_1.jsonl", root / "metrics_2.jsonl"
     t0 = time.monotonic()
     _run_until_checkpoint(
