@@ -1,1 +1,2 @@
-"""Stage 2: FS-GRPO on stock verl. The reward, the verl adapters, config checks and GPU checks."""
+"""Stage 2: FS-GRPO on stock verl: the reward, the verl adapters, config and GPU checks, and the CPU
+backend that runs verl's own loop without a GPU (``avr.rl.cpu``)."""

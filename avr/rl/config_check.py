@@ -114,6 +114,13 @@ def _avr_names(get) -> list[str]:
             get_trainer_cls(mode)
         except ValueError as e:
             problems.append(f"trainer.v1.trainer_mode: {e}")
+    if get("avr.replay_buffer_poll_s") is not None:
+        from avr.rl.trainer_mode import replay_buffer_poll_s
+
+        try:
+            replay_buffer_poll_s({"avr": {"replay_buffer_poll_s": get("avr.replay_buffer_poll_s")}})
+        except ValueError as e:
+            problems.append(str(e))
     from avr.rl.reward import RewardConfig
 
     try:

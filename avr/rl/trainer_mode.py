@@ -38,6 +38,20 @@ def _extra_infos(extra_fields: Any) -> list[dict]:
     return [(e or {}).get("reward_extra_info", {}) if isinstance(e, dict) else {} for e in items]
 
 
+def replay_buffer_poll_s(config: Any) -> float | None:
+    """``avr.replay_buffer_poll_s`` (seconds > 0), or None to keep verl's own poll interval."""
+    value = (config.get("avr") or {}).get("replay_buffer_poll_s")
+    if value is None:
+        return None
+    try:
+        poll = float(value)
+    except (TypeError, ValueError):
+        poll = -1.0
+    if not poll > 0:
+        raise ValueError(f"avr.replay_buffer_poll_s must be a number of seconds > 0, got {value!r}")
+    return poll
+
+
 def _register() -> None:
     import transfer_queue as tq
     from tensordict import TensorDict
@@ -57,6 +71,17 @@ def _register() -> None:
         @trainer_mode.setter
         def trainer_mode(self, value: str) -> None:
             self._registered_mode = value
+
+        def _build_replay_buffer(self):
+            # verl's sync replay buffer checks for finished rollouts every `poll_interval` seconds, a
+            # constructor argument (default 2.0, replay_buffer.py:144) its trainer never passes: each
+            # step then waits for the next 2-second tick after its last rollout. On a CPU, where a
+            # step's compute is ~3 s, that is most of the step. `avr.replay_buffer_poll_s` sets it.
+            buffer = super()._build_replay_buffer()
+            poll = replay_buffer_poll_s(self.config)
+            if poll is not None:
+                buffer.poll_interval = poll
+            return buffer
 
         def _compute_advantage(self, batch, metrics: dict):
             # Loaded once per run (the run's frozen copy: avr.rl.frozen_preset), as the manager loads it.

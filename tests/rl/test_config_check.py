@@ -2,6 +2,7 @@
 validate_config (and avr's checks), train-fs-grpo.sh --dry-run on this CPU, and its pre-launch checks."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -215,11 +216,14 @@ def test_missing_data_and_no_gpu(tiny_model, tmp_path, env):
     assert r.returncode == 2 and "train.parquet is missing" in r.stderr
     (tmp_path / "train.parquet").write_bytes(b"")
     (tmp_path / "val.parquet").write_bytes(b"")
+    # no GPU visible: the CPU backend is chosen (tests/rl/test_verl_cpu.py runs it), and the data is
+    # still checked before Ray starts
     r = _run(
         ["--sft-model", str(tiny_model), "--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o")],
-        {**env, "PATH": "/usr/bin:/bin"},
+        {**env, "PATH": f"{Path(env['PATH'].split(':')[0])}:/usr/bin:/bin"},
     )
-    assert r.returncode == 2 and "A GRPO step needs GPUs" in r.stderr
+    assert "no GPU visible (nvidia-smi): running on the CPU backend" in r.stdout
+    assert r.returncode == 2 and "train.parquet is empty" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 verl it was not written for, and scoring one rollout as verl's agent loop hands it over.
 
 The whole path (agent loop -> Ray reward worker -> TransferQueue -> trainer) runs in
-test_fs_grpo_trainer.py; here is the manager alone, on the DataProto the agent loop builds."""
+tests/rl/test_trainer_mode.py; here is the manager alone, on the DataProto the agent loop builds."""
 
 import subprocess
 import sys
@@ -37,7 +37,14 @@ def test_a_fresh_process_resolves_both_names_whatever_it_imports_first(first, tm
 
 @pytest.mark.parametrize(
     "installed, ok",
-    [("0.9.1", True), ("0.9.1.post1", True), ("0.9.0", False), ("0.9.2", False), ("0.10.0", False), (None, False)],
+    [
+        ("0.9.1", True),
+        ("0.9.1.post1", True),
+        ("0.9.0", False),
+        ("0.9.2", False),
+        ("0.10.0", False),
+        (None, False),
+    ],
 )
 def test_only_the_pinned_release_is_accepted(installed, ok):
     message = verl_version_error(installed)

@@ -98,6 +98,7 @@ def stage2(tiny_model, synthetic_records, tmp_path_factory):
             f"trainer.total_training_steps={T}",
             f"trainer.validation_data_dir={out / 'val'}",
             "transfer_queue.backend.SimpleStorage.num_data_storage_units=1",
+            "+avr.replay_buffer_poll_s=0.2",  # verl polls every 2 s; the CPU test need not wait
         ],
     )
     pythonpath = os.pathsep.join([str(HELPERS), os.environ.get("PYTHONPATH", "")])
@@ -123,7 +124,6 @@ def stage2(tiny_model, synthetic_records, tmp_path_factory):
             reward_loop_worker_handles=trainer.reward_loop_manager.reward_loop_worker_handles,
         )
         # what verl's actor worker group reports for DP ranks 0..4 (the GPUs are not there)
-        trainer.replay_buffer.poll_interval = 0.2  # verl polls every 2 s; the CPU test need not wait
         trainer.actor_rollout_wg = SimpleNamespace(_dispatch_info={"actor": list(range(DP))})
         yield SimpleNamespace(trainer=trainer, out=out)
     finally:
@@ -142,6 +142,17 @@ def test_the_trainer_is_verls_sync_trainer(stage2):
     )
     assert trainer.total_training_steps == T
     assert trainer.config.actor_rollout_ref.actor.optim.total_training_steps == T  # what the reward reads
+    assert trainer.replay_buffer.poll_interval == 0.2  # avr.replay_buffer_poll_s, not verl's 2 s
+
+
+def test_the_replay_buffer_poll_setting():
+    from avr.rl.trainer_mode import replay_buffer_poll_s
+
+    assert replay_buffer_poll_s({"avr": {"reward_config": "paper"}}) is None  # verl's own 2 s
+    assert replay_buffer_poll_s({"avr": {"replay_buffer_poll_s": "0.05"}}) == 0.05
+    for bad in (0, -1, "soon"):
+        with pytest.raises(ValueError, match=r"avr\.replay_buffer_poll_s"):
+            replay_buffer_poll_s({"avr": {"replay_buffer_poll_s": bad}})
 
 
 def _items(values) -> list:
