@@ -348,6 +348,12 @@ def plot_training_log(log_path: Path, path: Path, title: str = "FS-GRPO training
     import matplotlib.pyplot as plt
 
     rows = [json.loads(x) for x in Path(log_path).read_text(encoding="utf-8").splitlines() if x.strip()]
+    # verl's file logger writes {"step", "data"}, and RayPPOTrainer logs avr's figures as timing_s/avr/*
+    rows = [{**r["data"], "step": r["step"]} if isinstance(r.get("data"), dict) else r for r in rows]
+    rows = [
+        {**{k.removeprefix("timing_s/"): v for k, v in r.items() if k.startswith("timing_s/avr/")}, **r}
+        for r in rows
+    ]
     rows = [r for r in rows if "avr/mean_score" in r]
     if not rows:
         raise ValueError(f"{log_path}: no step with avr/* metrics to plot")

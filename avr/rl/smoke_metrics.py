@@ -8,6 +8,9 @@ step: ``{"step": N, "data": {...}}``) and checks, step by step, that
 - on some step with w(t) > 0, the mean bonus is not 0 (a smoke run whose groups never mixed two
   formats would prove nothing, and is reported as such).
 
+Under verl's ``RayPPOTrainer`` the agent-loop manager's figures arrive through verl's timing channel, so
+verl logs them as ``timing_s/avr/...``; they are read as ``avr/...`` here, whichever trainer wrote them.
+
     python -m avr.rl.smoke_metrics METRICS_JSONL
 """
 
@@ -25,7 +28,10 @@ def check_steps(steps: list[dict], *, tol: float = 1e-4) -> tuple[list[str], lis
     lines, problems = [], []
     train = [s for s in steps if "avr/diversity_weight" in s.get("data", {})]
     if not train:
-        return lines, ["no training step logged avr/diversity_weight: the fs_grpo trainer mode did not run"]
+        return lines, [
+            "no training step logged avr/diversity_weight: neither the fs_grpo trainer mode nor avr's "
+            "agent-loop manager ran (is the group bonus's carrier configured? python -m avr.rl.config_check)"
+        ]
     applied = False
     for s in train:
         d, step = s["data"], s.get("step")
@@ -55,14 +61,26 @@ def check_steps(steps: list[dict], *, tol: float = 1e-4) -> tuple[list[str], lis
     return lines, problems
 
 
+TIMING_PREFIX = "timing_s/"  # RayPPOTrainer's prefix for what a rollout manager reports (agent_loop.py)
+
+
+def avr_metrics(data: dict) -> dict:
+    """``data`` with ``timing_s/avr/*`` also under ``avr/*`` (the same figures, under either trainer)."""
+    lifted = {k[len(TIMING_PREFIX) :]: v for k, v in data.items() if k.startswith(TIMING_PREFIX + "avr/")}
+    return {**lifted, **data}
+
+
 def read_steps(path: Path) -> list[dict]:
     rows = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}: line {n}: not JSON ({e})") from e
+            if isinstance(row.get("data"), dict):
+                row["data"] = avr_metrics(row["data"])
+            rows.append(row)
     return rows
 
 

@@ -39,7 +39,7 @@ def test_all_zero_bonuses_prove_nothing():
 
 def test_no_trainer_mode_metrics():
     _, problems = check_steps([{"step": 1, "data": {"critic/score/mean": 0.5}}])
-    assert problems == ["no training step logged avr/diversity_weight: the fs_grpo trainer mode did not run"]
+    assert len(problems) == 1 and problems[0].startswith("no training step logged avr/diversity_weight")
 
 
 @pytest.mark.parametrize("good", [True, False])
@@ -61,3 +61,20 @@ def test_the_cli_reads_verls_file_logger(good, tmp_path, monkeypatch, env):
     assert r.returncode == (0 if good else 1), r.stderr
     assert "step 1: w(t) = 0.2500" in r.stdout
     assert ("FAILED" in r.stderr) is not good
+
+
+def test_ray_ppo_trainers_timing_prefix_is_read_as_the_same_figures(tmp_path):
+    """Under RayPPOTrainer the agent-loop manager's figures are logged as timing_s/avr/*."""
+    import json
+
+    from avr.rl.smoke_metrics import read_steps
+
+    rows = [_step(1, 0.25, 0.6, 0.08), _step(2, 0.0, 0.7, 0.0)]
+    for r in rows:
+        r["data"] = {(f"timing_s/{k}" if k.startswith("avr/") else k): v for k, v in r["data"].items()}
+    path = tmp_path / "m.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    steps = read_steps(path)
+    assert steps[0]["data"]["avr/mean_diversity_bonus"] == 0.08
+    lines, problems = check_steps(steps)
+    assert problems == [] and len(lines) == 2

@@ -27,8 +27,8 @@ import pytest
 
 from avr.rl.reward import RewardConfig, diversity_weight
 from avr.rl.smoke_metrics import check_steps, read_steps
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SFT = REPO / "avr/assets/digits_sft"
 STEPS = 3  # T: w(1..3) = 0.375, 0.125, 0.0 under the paper preset
 WORKERS = 2
@@ -38,8 +38,8 @@ AVR_KEYS = (
     "avr/mean_diversity_bonus",
     "avr/mean_score",
     "avr/accuracy",
-    "avr/f1_answer/share",
-    "avr/f3_full/share",
+    "avr/answer/share",
+    "avr/full/share",
     "avr/malformed/share",
 )
 RUN_TIMEOUT = 600
