@@ -316,7 +316,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         from avr.miniature.experiment import run_experiment
 
         out = args.out if args.out != "outputs/demo" else "outputs/demo-full"
-        run_experiment(args.recipe, out, arms=args.arms, report_only=args.report_only, until=args.until)
+        run_experiment(
+            args.recipe, out, arms=args.arms, report_only=args.report_only, until=args.until, engine=args.engine,
+            sft_checkpoint=args.sft_checkpoint,
+        )  # fmt: skip
         return 0
     from avr.miniature.demo import run_demo
 
@@ -333,7 +336,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_experiment(args: argparse.Namespace) -> int:
     from avr.miniature.experiment import run_experiment
 
-    run_experiment(args.recipe, args.out, arms=args.arms, report_only=args.report_only, until=args.until)
+    run_experiment(
+        args.recipe, args.out, arms=args.arms, report_only=args.report_only, until=args.until, engine=args.engine,
+        sft_checkpoint=args.sft_checkpoint,
+    )  # fmt: skip
     return 0
 
 
@@ -350,6 +356,18 @@ def _add_experiment_args(p: argparse.ArgumentParser, recipe_positional: bool) ->
     p.add_argument("--report-only", action="store_true", help="rewrite the report from the results there")
     p.add_argument(
         "--until", choices=["data", "model", "sft", "baselines"], default=None, help="stop after this stage"
+    )
+    p.add_argument(
+        "--engine",
+        choices=["standin", "verl"],
+        default=None,
+        help="stage 2's engine, over the recipe's grpo.engine: verl's own loop on the CPU backend, or the "
+        "stand-in (TRL's GRPOTrainer with the same reward)",
+    )
+    p.add_argument(
+        "--sft-checkpoint",
+        default=None,
+        help="start from this SFT model instead of training one (e.g. avr/assets/digits_sft)",
     )
 
 
@@ -478,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default="outputs/demo")
     m.add_argument("--n", type=int, default=240, help="synthetic records to build")
     m.add_argument("--max-steps", type=int, default=400, help="SFT steps")
-    m.add_argument("--grpo-steps", type=int, default=20, help="stage-2 steps (CPU stand-in)")
+    m.add_argument("--grpo-steps", type=int, default=3, help="stage-2 steps (verl, CPU backend)")
     m.add_argument("--max-new-tokens", type=int, default=160, help="evaluation budget per answer")
     m.add_argument(
         "--effect-recipe",

@@ -66,6 +66,13 @@ def repo_root() -> Path:
     return root
 
 
+def framework_env() -> dict[str, str]:
+    """This interpreter's bin first on PATH, so the launchers find the same environment's CLIs."""
+    import sys
+
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """``over`` on top of ``base``; mappings merge recursively, anything else is replaced."""
     out = dict(base)

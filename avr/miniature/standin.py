@@ -80,6 +80,28 @@ RECIPE_KEYS: tuple[str, ...] = (
 )
 
 
+# The few keys whose verl name differs from the stand-in's (the rest are verl's own names already).
+VERL_NAMES: dict[str, tuple[str, ...]] = {
+    # verl's vanilla loss reads the two clip bounds; actor.clip_ratio is only their fallback
+    "actor_rollout_ref.actor.clip_ratio": (
+        "actor_rollout_ref.actor.clip_ratio_low",
+        "actor_rollout_ref.actor.clip_ratio_high",
+    ),
+    "trainer.max_ckpt_to_keep": ("trainer.max_actor_ckpt_to_keep",),
+}
+
+
+def verl_overrides(flat: Mapping[str, Any]) -> list[str]:
+    """The same recipe as Hydra overrides for verl (train-fs-grpo.sh --cpu), so one arm can run on
+    either engine. verl's entropy term is switched off: the stand-in has none (TRL has no counterpart),
+    and the two engines are compared on the same objective."""
+    out = []
+    for key, value in flat.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        out += [f"{name}={text}" for name in VERL_NAMES.get(key, (key,))]
+    return [*out, "actor_rollout_ref.actor.entropy_coeff=0"]
+
+
 # ----------------------------------------------------------------------------------------------- recipe
 class RecipeError(ValueError):
     """A recipe or override key that is unknown or missing; the message names it."""

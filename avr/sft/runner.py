@@ -7,9 +7,7 @@ with a progress bar fed by the framework's own log, so that a CPU run of minutes
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,12 +15,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from avr.config import repo_root
-
-
-def framework_env() -> dict[str, str]:
-    """This interpreter's bin first on PATH, so the scripts find the same environment's CLIs."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+from avr.config import framework_env, repo_root
 
 
 def sft_done(out_dir: Path) -> bool:

@@ -16,11 +16,14 @@ SCHEMA: dict[str, set[str]] = {
     "data": {"sft_items", "sft_formats", "rl_items", "heldout_items", "seed"},
     "model": {"size", "seed"},
     "sft": {"recipe", "overrides"},
-    "grpo": {"recipe", "overrides"},
+    "grpo": {"recipe", "overrides", "engine", "workers"},
     "eval": {"max_new_tokens", "pixels", "batch_size"},
     "arms": set(),
 }
 ARM_KEYS = {"reward", "seeds", "grpo_overrides"}
+# Stage 2's engines: verl's own loop on the CPU backend (train-fs-grpo.sh --cpu, then the FSDP checkpoint
+# merged), or the stand-in (TRL's GRPOTrainer with the same reward). Both read the same recipe.
+ENGINES = ("standin", "verl")
 
 
 # The SFT model's evaluation modes, and the run folder each writes (eval/<mode_dir>/).
@@ -76,6 +79,9 @@ def load_experiment(recipe: str | os.PathLike = "digits") -> Experiment:
                 raise ValueError(
                     f"{path}: unknown key(s) {[f'{key}.{k}' for k in extra]}; known: {sorted(allowed)}"
                 )
+    engine = (data.get("grpo") or {}).get("engine", "standin")
+    if engine not in ENGINES:
+        raise ValueError(f"{path}: grpo.engine: {engine!r} is not one of {', '.join(ENGINES)}")
     missing = sorted(set(SCHEMA) - set(data))
     if missing:
         raise ValueError(f"{path}: missing section(s) {missing}")
@@ -106,7 +112,7 @@ def load_experiment(recipe: str | os.PathLike = "digits") -> Experiment:
         data=dict(data["data"]),
         model=dict(data["model"]),
         sft={"overrides": {}, **data["sft"]},
-        grpo={"overrides": {}, **data["grpo"]},
+        grpo={"overrides": {}, "engine": "standin", "workers": 1, **data["grpo"]},
         eval=dict(data["eval"]),
         arms=arms,
     )

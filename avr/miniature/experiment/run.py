@@ -88,7 +88,17 @@ def build_world_data(exp: Experiment, out: Path) -> dict[str, Path]:
         if not (sft_dir / "dataset_info.json").is_file():
             build_sft_dataset([paths["sft"]], sft_dir, name="avr_sft", exclude=leaks)
         if not (rl_dir / "val.parquet").is_file():
-            build_rl_dataset([paths["rl"]], rl_dir, val_fraction=0.05, seed=seed, exclude=leaks)
+            # at the resolution the model trains and is evaluated at (verl's default floor would upscale)
+            px = int(exp.eval["pixels"])
+            build_rl_dataset(
+                [paths["rl"]],
+                rl_dir,
+                val_fraction=0.05,
+                seed=seed,
+                exclude=leaks,
+                min_pixels=px,
+                max_pixels=px,
+            )
     return {**paths, "sft_dir": sft_dir, "rl_dir": rl_dir}
 
 
@@ -131,8 +141,8 @@ def evaluate(exp: Experiment, model: Path, heldout: Path, run_dir: Path, mode: s
 
 
 def run_arm(exp: Experiment, out: Path, sft_dir: Path, rl_dir: Path, arm: str, seed: int) -> Path:
+    """One FS-GRPO run of an arm; returns the Hugging Face model to evaluate."""
     from avr.eval.report import plot_training_log
-    from avr.miniature.standin import run_cpu_grpo
 
     spec = exp.arms[arm]
     run_dir = out / "grpo" / f"{arm}-s{seed}"
@@ -142,11 +152,33 @@ def run_arm(exp: Experiment, out: Path, sft_dir: Path, rl_dir: Path, arm: str, s
         "avr.reward_config": spec.reward,
         "data.seed": seed,
     }
-    run_cpu_grpo(sft_dir, rl_dir, run_dir, recipe=exp.grpo["recipe"], overrides=overrides, echo=_say)
+    engine = exp.grpo["engine"]
+    if engine == "verl":
+        model, log = _run_arm_verl(exp, run_dir, sft_dir, rl_dir, overrides), run_dir / "metrics.jsonl"
+    else:
+        from avr.miniature.standin import run_cpu_grpo
+
+        run_cpu_grpo(sft_dir, rl_dir, run_dir, recipe=exp.grpo["recipe"], overrides=overrides, echo=_say)
+        model, log = run_dir, run_dir / "train_log.jsonl"
     curves = run_dir / "training_curves.png"
     if not curves.is_file():
-        plot_training_log(run_dir / "train_log.jsonl", curves, f"FS-GRPO (CPU stand-in): {arm}, seed {seed}")
-    return run_dir
+        label = "verl, CPU backend" if engine == "verl" else "CPU stand-in"
+        plot_training_log(log, curves, f"FS-GRPO ({label}): {arm}, seed {seed}")
+    return model
+
+
+def _run_arm_verl(exp: Experiment, run_dir: Path, sft_dir: Path, rl_dir: Path, overrides: dict) -> Path:
+    """The arm on verl's own loop (train-fs-grpo.sh --cpu), the stand-in's recipe as Hydra overrides;
+    the last FSDP checkpoint merged to HF (scripts/merge_checkpoint.sh), as a GPU run would be."""
+    from avr.miniature.standin import load_standin_recipe, verl_overrides
+    from avr.rl.runner import MERGED, merge, train_fs_grpo
+
+    flat = load_standin_recipe(exp.grpo["recipe"], overrides)
+    steps = int(flat["trainer.total_training_steps"])
+    hydra = [*verl_overrides(flat), f"trainer.save_freq={flat.get('trainer.save_freq', steps)}"]
+    ckpt = train_fs_grpo(sft_dir, rl_dir, run_dir, overrides=hydra, workers=int(exp.grpo.get("workers", 1)),
+                         total_steps=steps)  # fmt: skip
+    return merge(ckpt, run_dir / MERGED)
 
 
 def _stages(
@@ -206,6 +238,7 @@ def run_experiment(
     report_only: bool = False,
     until: str | None = None,
     sft_checkpoint: str | os.PathLike | None = None,
+    engine: str | None = None,
 ) -> Path:
     """Every stage of the experiment into ``out``; returns the report's path.
 
@@ -214,12 +247,19 @@ def run_experiment(
     ``until``: stop after this stage (``data``, ``model``, ``sft`` or ``baselines``).
     ``sft_checkpoint``: an SFT model to start from instead of building and training one (the plain
     demo's committed checkpoint); the report names it.
+    ``engine``: stage 2's engine over the recipe's ``grpo.engine`` (``verl`` or ``standin``).
     """
     if until is not None and until not in STAGES:
         raise ValueError(f"until must be one of {', '.join(STAGES)}, not {until!r}")
     from avr.miniature.experiment.report import write_report
 
     exp = load_experiment(recipe)
+    if engine is not None:
+        from avr.miniature.experiment.recipe import ENGINES
+
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        exp.grpo["engine"] = engine
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     wanted = list(arms) if arms else list(exp.arms)
@@ -227,7 +267,7 @@ def run_experiment(
     if unknown:
         raise ValueError(f"{exp.path}: no arm(s) {unknown}; arms: {sorted(exp.arms)}")
     timer = Timer(out / "summary.json")
-    timer.data.update(recipe=str(exp.path), machine=machine())
+    timer.data.update(recipe=str(exp.path), machine=machine(), engine=exp.grpo["engine"])
     if sft_checkpoint is not None:
         timer.data["sft_checkpoint"] = str(sft_checkpoint)
     if not report_only:
