@@ -1,7 +1,7 @@
 """The FS-GRPO reward: each term as a table, the seed preset against hand-computed values, a fuzz run."""
 
 import math
-import time
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from avr.grading import warm_up
 from avr.rl.reward import (
     RewardConfig,
+    RewardResult,
     diversity_bonuses,
     diversity_weight,
     length_factor,
@@ -167,6 +168,54 @@ def test_seed_preset_reproduces_hand_computed_reference_values():
     assert paper.score == -0.5
 
 
+def test_the_seed_preset_counts_words_even_when_token_lengths_are_given():
+    """verl hands every rollout's token count; the seed preset's reference arithmetic still counts words."""
+    long_text = " ".join(["w"] * 400)
+    res = score_batch(
+        [F1.format("2"), F1.format(long_text)], ["2", "2"], [0, 1], step=0, total_steps=1,
+        lengths=[1000, 5], config=SEED,
+    )  # fmt: skip
+    assert [r.length for r in res] == [pytest.approx(1.3), pytest.approx(400 * 1.3)]
+    assert res[0].score == pytest.approx(1.5)  # 1 word: L = 1, not L(1000 tokens) = 0.3
+    assert res[1].score == pytest.approx(-0.5 * 300 / 520)  # 400 words: a penalty softened by L(520)
+    paper = score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, lengths=[1000], config=PAPER)
+    assert paper[0].length == 1000 and paper[0].score == pytest.approx(1.5 * 0.3)  # tokens as given
+
+
+def _result(fmt: int, correct: bool, length: float, score: float, **kw) -> RewardResult:
+    lf = kw.pop("length_factor", 1.0)
+    return RewardResult(score, fmt, correct, length, lf, kw.pop("term", 0.0), kw.pop("base", score), **kw)
+
+
+def test_summarize_key_set_and_values():
+    results = [
+        _result(1, True, 10, 1.5, term=0.5, diversity_bonus=0.0),
+        _result(1, False, 30, -0.5, term=-0.5, length_factor=0.5, grading_timed_out=True),
+        _result(3, True, 100, 1.2, term=0.0, base=1.0, diversity_bonus=0.2),
+        _result(0, False, 7, -1.0, valid_ground_truth=False),
+    ]
+    assert summarize(results) == {
+        "avr/malformed/share": 0.25,
+        "avr/answer/share": 0.5,
+        "avr/answer/accuracy": 0.5,
+        "avr/answer/mean_length": 20.0,
+        "avr/perception/share": 0.0,  # no format-2 rollout: a share, but no accuracy or length
+        "avr/full/share": 0.25,
+        "avr/full/accuracy": 1.0,
+        "avr/full/mean_length": 100.0,
+        "avr/accuracy": 0.5,
+        "avr/mean_score": pytest.approx(1.2 / 4),
+        "avr/mean_length_factor": pytest.approx(3.5 / 4),
+        "avr/mean_format_term": 0.0,
+        "avr/mean_base": pytest.approx(1.0 / 4),
+        "avr/mean_diversity_bonus": pytest.approx(0.05),
+        "avr/invalid_ground_truth": 1.0,
+        "avr/grading_timeouts": 1.0,
+    }
+    assert set(summarize(results, prefix="x/")) == {k.replace("avr/", "x/") for k in summarize(results)}
+    assert summarize([]) == {}
+
+
 RESPONSE = st.one_of(
     st.text(max_size=200),
     st.builds(
@@ -200,14 +249,18 @@ RESPONSE = st.one_of(
 )
 
 
-@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 10,000 by default; benchmarks/mutation.py runs fewer, once per mutant
+FUZZ_EXAMPLES = int(os.environ.get("AVR_FUZZ_EXAMPLES", "10000"))
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(response=RESPONSE, gt=st.sampled_from(["B", "2", "0.5", "x^2", "red", ""]))
 def test_fuzz_random_responses_never_raise_and_stay_bounded(response, gt):
-    t0 = time.monotonic()
+    """No response raises or scores outside [-1, 1.5]. How long a call may take is grading's time
+    bound, tested in tests/test_grading.py against a runaway input; here a timed-out call is wrong."""
     r = score_response(
         response, gt, length=len(response), choices=["red", "blue"] if gt == "B" else None, config=PAPER
     )
-    assert time.monotonic() - t0 < 1.0
     assert r.format in (0, 1, 2, 3) and -1.0 <= r.score <= 1.5
 
 
