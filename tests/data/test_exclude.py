@@ -193,3 +193,90 @@ def test_every_image_of_a_multi_image_benchmark_item_is_indexed():
     }
     hit = index.match(_rec(SHORT_Q, "3", _picture("h", size=200, fmt="JPEG")))
     assert hit == {"reason": "question, answer and similar image", "benchmark_item": "mmmu/b3"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The thresholds, on both sides: a question of MIN_QUESTION_WORDS words is enough alone, one word
+# fewer is not; a difference hash MAX_HASH_DISTANCE bits away is the same picture, one bit more is not.
+
+
+def _words(n: int) -> str:
+    return " ".join(f"w{i}" for i in range(n)) + "?"
+
+
+@pytest.mark.parametrize(("words", "dropped"), [(12, True), (11, False), (13, True)])
+def test_a_question_alone_leaks_from_twelve_words(words, dropped):
+    from avr.data.exclude import MIN_QUESTION_WORDS
+
+    assert MIN_QUESTION_WORDS == 12
+    index = LeakageIndex().add(
+        [
+            EvalItem(
+                id="b", benchmark="mathvista", question=_words(words), images=[_picture("h")], answers=["1"]
+            )
+        ]
+    )
+    # another picture, another answer: only the question is the same
+    hit = index.match(_rec("<image 1> " + _words(words).upper(), "2", _picture("v")))
+    assert hit == ({"reason": "question", "benchmark_item": "mathvista/b"} if dropped else None)
+
+
+@pytest.mark.parametrize(("bits", "dropped"), [(0, True), (4, True), (5, False), (64, False)])
+def test_a_look_alike_is_within_four_bits(monkeypatch, bits, dropped):
+    import avr.data.exclude as exclude
+
+    assert exclude.MAX_HASH_DISTANCE == 4
+    theirs, mine = b"benchmark picture", b"training picture"
+    hashes = {theirs: 0xFFFF_FFFF_FFFF_FFFF, mine: 0xFFFF_FFFF_FFFF_FFFF ^ ((1 << bits) - 1)}
+    monkeypatch.setattr(exclude, "dhash", lambda data: hashes.get(data))
+    index = LeakageIndex().add(
+        [EvalItem(id="b", benchmark="mathvista", question=SHORT_Q, images=[theirs], answers=["3"])]
+    )
+    hit = index.match(_rec(SHORT_Q, "3", mine))
+    assert hit == (
+        {"reason": "question, answer and similar image", "benchmark_item": "mathvista/b"} if dropped else None
+    )
+    assert index.match(_rec(SHORT_Q, "3", b"undecodable")) is None  # no hash: never alike
+
+
+def test_an_answer_shared_with_any_acceptable_answer_counts(monkeypatch):
+    import avr.data.exclude as exclude
+
+    monkeypatch.setattr(exclude, "dhash", lambda data: 7)
+    index = LeakageIndex().add(
+        [EvalItem(id="b", benchmark="mathvista", question=SHORT_Q, images=[b"x"], answers=["three", "3"])]
+    )
+    rec = _rec(SHORT_Q, "The 3", b"y")  # normalised: "3"
+    assert index.match(rec) == {
+        "reason": "question, answer and similar image",
+        "benchmark_item": "mathvista/b",
+    }
+    assert index.match(_rec(SHORT_Q, "4", b"y")) is None
+    assert index.match(_rec("How many blue shapes are there?", "3", b"y")) is None  # another question
+
+
+def test_the_first_benchmark_item_with_an_image_is_named():
+    picture = _picture("h")
+    index = LeakageIndex().add(
+        [
+            EvalItem(id="1", benchmark="mathvista", question="a", images=[picture], answers=["x"]),
+            EvalItem(id="2", benchmark="mathvision", question="b", images=[picture], answers=["y"]),
+        ]
+    )
+    assert index.match(_rec("c", "z", picture)) == {"reason": "image", "benchmark_item": "mathvista/1"}
+
+
+def test_drop_leaks_reports_file_row_and_id():
+    from avr.data.exclude import drop_leaks
+
+    picture = _picture("h")
+    index = LeakageIndex().add(
+        [EvalItem(id="1", benchmark="mmmu", question="a", images=[picture], answers=["x"])]
+    )
+    leak, keep = _rec("q", "a", picture), _rec("q", "a", _picture("v"))
+    leak.file, leak.row, leak.id = "train.jsonl", 7, "r7"
+    assert drop_leaks([leak, keep], index) == (
+        [keep],
+        [{"file": "train.jsonl", "row": 7, "id": "r7", "reason": "image", "benchmark_item": "mmmu/1"}],
+    )
+    assert drop_leaks([leak], None) == ([leak], [])

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from omegaconf import OmegaConf
 
-from avr.data.rl import answer_type, build_rl_dataset
+from avr.data.rl import answer_type, build_rl_dataset, format_stats
 from avr.records import RecordError
 
 
@@ -102,3 +102,72 @@ def test_verl_rlhf_dataset_reads_every_row(synthetic_records, tiny_model, tmp_pa
     item = ds[0]
     assert list(item["reward_model"]["ground_truth"]) and item["extra_info"]["split"] == "val"
     assert item["raw_prompt"][0]["content"][0]["type"] == "image"
+
+
+def _records(tmp_path, n: int):
+    """n one-pixel records: enough to count a split."""
+    from PIL import Image
+
+    Image.new("RGB", (1, 1)).save(tmp_path / "px.png")
+    rows = [{"id": f"r{i}", "question": f"q{i}?", "answer": str(i), "image": "px.png"} for i in range(n)]
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "n_val"),
+    [
+        (29, 0.05, 1),  # 1.45 rounds down (a ceiling would give 2)
+        (31, 0.05, 2),  # 1.55 rounds up (truncation would give 1)
+        (10, 0.05, 1),  # 0.5 rounds to 0, but a non-zero fraction of several rows keeps one
+        (1, 0.5, 0),  # a single row is all training
+        (2, 0.4, 1),
+        (20, 0.0, 0),  # no validation asked for: none, and no val.parquet
+        (9, 0.9, 8),
+    ],
+)
+def test_validation_split_sizes(tmp_path, n, fraction, n_val):
+    stats = build_rl_dataset([_records(tmp_path, n)], tmp_path / "rl", val_fraction=fraction, seed=0)
+    assert (stats["train"], stats["val"]) == (n - n_val, n_val)
+    assert (tmp_path / "rl" / "val.parquet").is_file() == (n_val > 0)
+    train = pq.read_table(tmp_path / "rl" / "train.parquet").to_pylist()
+    assert [r["extra_info"]["index"] for r in train] == list(range(n - n_val))
+    assert {r["extra_info"]["split"] for r in train} == {"train"}
+
+
+def test_the_split_is_seeded_and_covers_every_row(tmp_path):
+    src = _records(tmp_path, 40)
+
+    def val_ids(seed: int) -> list[str]:
+        build_rl_dataset([src], tmp_path / f"rl{seed}", val_fraction=0.25, seed=seed)
+        rows = pq.read_table(tmp_path / f"rl{seed}" / "val.parquet").to_pylist()
+        return [r["extra_info"]["id"] for r in rows]
+
+    first = val_ids(1)
+    assert len(first) == 10 and val_ids(1) == first and set(val_ids(2)) != set(first)
+    train = pq.read_table(tmp_path / "rl1" / "train.parquet").to_pylist()
+    ids = [r["extra_info"]["id"] for r in train] + first
+    assert sorted(ids) == sorted(f"r{i}" for i in range(40))
+    # both sets keep the input order
+    assert [r["extra_info"]["id"] for r in train] == sorted(
+        (r["extra_info"]["id"] for r in train), key=lambda x: int(x[1:])
+    )
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.0])
+def test_a_fraction_outside_zero_to_one_is_refused(tmp_path, fraction):
+    with pytest.raises(ValueError, match=r"val_fraction must be in \[0, 1\)"):
+        build_rl_dataset([_records(tmp_path, 3)], tmp_path / "rl", val_fraction=fraction)
+
+
+def test_stats_and_their_summary(tmp_path):
+    stats = build_rl_dataset([_records(tmp_path, 4)], tmp_path / "rl", val_fraction=0)
+    assert stats["by_source"] == {"records": 4}  # a record without a source is named by its file
+    assert stats["by_question_type"] == {"free_form": 4}
+    assert json.loads((tmp_path / "rl" / "stats.json").read_text()) == stats
+    text = format_stats({**stats, "excluded": 2})
+    assert (
+        text.splitlines()[0] == "RL data: 4 train rows, 0 val rows, 0 skipped, 2 excluded as benchmark items"
+    )
+    assert "  type   free_form                    4" in text
