@@ -24,16 +24,10 @@ from avr.grading import (
     is_correct,
     numbers_equal,
     parse_number,
-    warm_up,
 )
 
 CH = ["red", "blue", "green", "yellow"]
 PATIENT = 60.0  # seconds: a deadline no verdict should need, even on a loaded machine
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _math_worker():
-    warm_up()
 
 
 @pytest.mark.parametrize(

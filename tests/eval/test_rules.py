@@ -8,12 +8,6 @@ from __future__ import annotations
 import pytest
 
 from avr.eval import rules
-from avr.grading import warm_up
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _math_worker():
-    warm_up()
 
 
 @pytest.mark.parametrize(

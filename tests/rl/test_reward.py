@@ -26,8 +26,10 @@ F2 = "<perception>two red dots</perception><answer>{}</answer>"
 F3 = "<perception>two red dots</perception><reasoning>1+1=2</reasoning><answer>{}</answer>"
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def _math_worker():
+    """A warm math-verify child, for the tests that grade LaTeX within the reward's 1 s deadline (the
+    others never start one, which keeps a mutation run's per-mutant cost down)."""
     warm_up()
 
 
@@ -115,7 +117,7 @@ def test_score_batch_composes_both_halves():
     assert m["avr/accuracy"] == 0.5 and m["avr/invalid_ground_truth"] == 0.0
 
 
-def test_grading_timeouts_are_counted_not_hidden():
+def test_grading_timeouts_are_counted_not_hidden(_math_worker):
     slow_gold, slow_pred = "(x+1)^{100000}", "(x+2)^{99999}"  # sympy would expand this for a long time
     cfg = RewardConfig.from_dict({"grading_timeout": 0.5})
     res = score_batch(
@@ -255,7 +257,7 @@ FUZZ_EXAMPLES = int(os.environ.get("AVR_FUZZ_EXAMPLES", "10000"))
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(response=RESPONSE, gt=st.sampled_from(["B", "2", "0.5", "x^2", "red", ""]))
-def test_fuzz_random_responses_never_raise_and_stay_bounded(response, gt):
+def test_fuzz_random_responses_never_raise_and_stay_bounded(_math_worker, response, gt):
     """No response raises or scores outside [-1, 1.5]. How long a call may take is grading's time
     bound, tested in tests/test_grading.py against a runaway input; here a timed-out call is wrong."""
     r = score_response(
