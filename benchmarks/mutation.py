@@ -16,6 +16,7 @@ reaches, the survivors listed below as equivalent (each with why), and the kill 
     .venv/bin/python benchmarks/mutation.py avr/formats.py        # one module
     .venv/bin/python benchmarks/mutation.py --list                # the modules and their tests
     .venv/bin/python benchmarks/mutation.py --report              # the table of the last runs, no run
+    .venv/bin/python benchmarks/mutation.py --sample 60           # a seeded sample of each module's mutants
 
 mutmut is a development dependency (``pip install -e .[dev]``); where it lives elsewhere, put it on
 PYTHONPATH. The runs use mutmut's fork server (``process_isolation = "forkserver"`` in pyproject.toml):
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -153,34 +155,54 @@ def _copy_checkout(dest: Path) -> None:
         shutil.copy2(src, dest / rel)
 
 
-def _mutmut(args: list[str], cwd: Path, *, log: Path | None = None) -> subprocess.CompletedProcess:
-    """mutmut's command line in ``cwd``; its progress spinner goes to ``log`` when given."""
+def _env(cwd: Path) -> dict[str, str]:
     env = {**os.environ, "AVR_CONFIG_DIR": str(cwd / "train_configs"), "HF_HUB_OFFLINE": "1"}
     env.setdefault("OMP_NUM_THREADS", "1")
-    env.setdefault(
-        "AVR_FUZZ_EXAMPLES", "200"
-    )  # tests/rl/test_reward.py: 10,000 once is enough, not per mutant
+    # tests/rl/test_reward.py's fuzz: 10,000 examples once in the suite, not once per mutant
+    env.setdefault("AVR_FUZZ_EXAMPLES", "200")
+    return env
+
+
+def _mutmut(args: list[str], cwd: Path, *, log: Path | None = None) -> subprocess.CompletedProcess:
+    """mutmut's command line in ``cwd``; its progress spinner goes to ``log`` when given."""
     cmd = [sys.executable, "-c", "import sys; from mutmut.__main__ import cli; sys.exit(cli())", *args]
     if log is None:
-        return subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True)
+        return subprocess.run(cmd, cwd=cwd, env=_env(cwd), text=True, capture_output=True)
     with open(log, "w") as f:
-        done = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
+        done = subprocess.run(cmd, cwd=cwd, env=_env(cwd), stdout=f, stderr=subprocess.STDOUT)
     if done.returncode:
         raise SystemExit(f"mutmut failed on {cwd.name} (exit {done.returncode}); see {log}")
     return done
 
 
-def run_module(mod: Module, max_children: int | None) -> None:
+# mutmut's own generation step, alone: the mutated copy under mutants/ and its list of mutants (.meta)
+_GENERATE = """
+import os
+os.makedirs("mutants", exist_ok=True)
+from mutmut.__main__ import create_mutants
+from mutmut.mutation.trampoline import set_mutant_under_test
+from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir
+set_mutant_under_test("mutant_generation")
+copy_src_dir()
+copy_also_copy_files()
+create_mutants(2)
+"""
+
+
+def run_module(mod: Module, max_children: int | None, sample: int | None, seed: int) -> None:
+    """mutmut on one module in its scratch copy: every mutant in scope, or a seeded sample of them."""
     work = scratch_dir(mod)
     _copy_checkout(work)
     pyproject = work / "pyproject.toml"
     pyproject.write_text(_config_for(pyproject.read_text(encoding="utf-8"), mod), encoding="utf-8")
-    # mutmut matches these globs against whole mutant names: "avr.formats.x_parse__mutmut_4"
-    names = [
-        f"{module_name(mod.path)}.{f}" + ("" if f.endswith("*") else "__mutmut_*") for f in mod.functions
-    ]
+    subprocess.run(
+        [sys.executable, "-c", _GENERATE], cwd=work, env=_env(work), check=True, capture_output=True
+    )
+    names = sorted(results(mod) or {})
+    if sample is not None and sample < len(names):
+        names = sorted(random.Random(f"{seed}:{mod.path}").sample(names, sample))
     extra = ["--max-children", str(max_children)] if max_children else []
-    print(f"== {mod.path}: mutmut in {work} against {' '.join(mod.tests)}", flush=True)
+    print(f"== {mod.path}: {len(names)} mutants in {work} against {' '.join(mod.tests)}", flush=True)
     _mutmut(["run", *extra, *names], work, log=work / "mutmut-run.log")
 
 
@@ -189,7 +211,7 @@ STATUS |= {152: "timeout", 255: "timeout", 0: "survived", 5: "no tests", 33: "no
 
 
 def results(mod: Module) -> dict[str, str] | None:
-    """Mutant name -> status of the module's last run, or None if it never ran."""
+    """Mutant name -> status in the module's scratch copy (``not run`` if unchecked), or None."""
     meta = scratch_dir(mod) / "mutants" / (mod.path + ".meta")
     if not meta.is_file():
         return None
@@ -209,11 +231,14 @@ def _glob(pattern: str) -> str:
 
 
 def report(mods: list[Module], *, diffs: bool) -> bool:
+    """The table, then every survivor not listed as equivalent (with its diff); True if all meet TARGET."""
     rows, ok, notes = [], True, []
     for mod in mods:
-        res = results(mod)
-        if res is None:
+        scoped = results(mod)
+        res = {n: s for n, s in (scoped or {}).items() if s != "not run"}
+        if not res:
             rows.append((mod.path, "-", "-", "-", "-", "-", "not run"))
+            ok = False
             continue
         killed = sum(s in ("killed", "timeout") for s in res.values())
         survived = [n for n, s in res.items() if s == "survived"]
@@ -223,37 +248,34 @@ def report(mods: list[Module], *, diffs: bool) -> bool:
         denominator = len(res) - len(equivalent)
         ratio = killed / denominator if denominator else 1.0
         ok &= ratio >= TARGET
+        run = f"{len(res)}" if len(res) == len(scoped) else f"{len(res)} of {len(scoped)}"
         rows.append(
-            (mod.path, len(res), killed, len(survived), len(untested), len(equivalent), f"{100 * ratio:.1f}%")
+            (mod.path, run, killed, len(survived), len(untested), len(equivalent), f"{100 * ratio:.1f}%")
         )
-        stale = [n for n in EQUIVALENT if n.startswith(module_name(mod.path) + ".") and n not in survived]
-        for n in stale:
-            notes.append(f"listed as equivalent but {res.get(n, 'absent')}: {n}")
+        mine = [n for n in EQUIVALENT if n.startswith(module_name(mod.path) + ".")]
+        notes += [f"listed as equivalent but {res[n]}: {n}" for n in mine if n in res and n not in survived]
         for n in [x for x in survived if x not in EQUIVALENT] + untested + other:
             notes.append(f"{res[n]}: {n}")
             if diffs:
                 shown = _mutmut(["show", n], scratch_dir(mod)).stdout
                 notes += ["    " + line for line in shown.splitlines()[1:] if line.startswith(("+", "-"))]
-    head = ("module", "mutants", "killed", "survived", "no tests", "equivalent", "kill ratio")
+    head = ("module", "mutants run", "killed", "survived", "no tests", "equivalent", "kill ratio")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
-        print(
-            "  ".join(
-                str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                for i, (c, w) in enumerate(zip(r, widths, strict=True))
-            )
+        cells = (
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
         )
+        print("  ".join(cells))
     print(
-        f"kill ratio = killed (incl. timeouts) / (mutants - equivalent); target {100 * TARGET:.0f}% per module"
+        f"kill ratio = killed (timeouts included) / (run - equivalent); target {100 * TARGET:.0f}% per module"
     )
+    print("'N of M': a seeded sample of N of the module's M mutants (--sample); the ratio is the sample's")
     if notes:
         print("\nnot killed, and not listed as equivalent:")
         print("\n".join(notes))
-    eq = [
-        (n, why)
-        for n, why in EQUIVALENT.items()
-        if any(n.startswith(module_name(m.path) + ".") for m in mods)
-    ]
+    names = {module_name(m.path) + "." for m in mods}
+    eq = [(n, why) for n, why in EQUIVALENT.items() if any(n.startswith(x) for x in names)]
     if eq:
         print("\nequivalent survivors (no input tells them from the original):")
         print("\n".join(f"- {n}: {why}" for n, why in eq))
@@ -267,6 +289,8 @@ def main() -> int:
     ap.add_argument("--report", action="store_true", help="print the table of the last runs only")
     ap.add_argument("--no-diffs", action="store_true", help="do not print the diff of each survivor")
     ap.add_argument("--max-children", type=int, help="parallel mutant workers (mutmut's default: CPUs)")
+    ap.add_argument("--sample", type=int, help="run a seeded sample of this many mutants per module")
+    ap.add_argument("--seed", type=int, default=0, help="the sample's seed")
     args = ap.parse_args()
     known = {m.path: m for m in MODULES}
     unknown = [m for m in args.modules if m not in known]
@@ -280,7 +304,10 @@ def main() -> int:
         return 0
     if not args.report:
         for mod in mods:
-            run_module(mod, args.max_children)
+            try:
+                run_module(mod, args.max_children, args.sample, args.seed)
+            except (SystemExit, subprocess.CalledProcessError) as e:  # reported; the other modules still run
+                print(f"{mod.path}: {e}", flush=True)
     return 0 if report(mods, diffs=not args.no_diffs) else 1
 
 

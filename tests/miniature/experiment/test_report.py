@@ -102,6 +102,29 @@ def tree(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "out")
 
 
+@pytest.fixture
+def plots(monkeypatch) -> dict[str, Any]:
+    """The two plots replaced by recorders (matplotlib takes seconds; the real ones are drawn in
+    ``test_the_plots_are_drawn``): what each was asked to draw."""
+    import avr.miniature.experiment.report as report
+
+    drawn: dict[str, Any] = {}
+
+    def accuracy_vs_tokens(points, path, **kw):
+        drawn["points"], drawn["accuracy_vs_tokens"] = points, kw
+        path.write_bytes(b"")
+        return path
+
+    def level_shares(curves, path):
+        drawn["curves"] = curves
+        path.write_bytes(b"")
+        return path
+
+    monkeypatch.setattr(report, "plot_accuracy_vs_tokens", accuracy_vs_tokens)
+    monkeypatch.setattr(report, "plot_level_shares", level_shares)
+    return drawn
+
+
 def _metrics(tree: Path, run: str) -> dict[str, Any]:
     m = run_metrics(tree / "eval" / run, levels_of(tree / "data" / "records" / "heldout.jsonl"))
     assert m is not None
@@ -239,7 +262,7 @@ def test_the_targets_table_cuts_level_1_against_always_reasons_level_1(tree):
     )
 
 
-def test_the_report_takes_forced_3_as_always_reason(tree):
+def test_the_report_takes_forced_3_as_always_reason(tree, plots):
     path = write_report(EXP, tree, {"machine": "test machine", "stages": {"sft": 60.0, "grpo": 30.4}})
     text = path.read_text()
     lines = text.splitlines()
@@ -281,8 +304,17 @@ def test_the_report_takes_forced_3_as_always_reason(tree):
         "| grpo | 30 |",
         "| **total** | **90** (1.5 min) |",
     ]
-    assert (tree / "plots" / "accuracy_vs_tokens.png").is_file()
-    assert (tree / "plots" / "format_share_per_level.png").is_file()
+    # the accuracy-vs-tokens plot: the three SFT points and every run, by name
+    assert list(plots["points"]) == [
+        "SFT forced:3 (always-reason)", "SFT adaptive", "SFT forced:1", "fs_grpo-s0", "fs_grpo-s1", "no_format-s0",
+    ]  # fmt: skip
+    assert plots["points"]["SFT forced:3 (always-reason)"]["overall"]["mean_tokens"] == 12.0
+    assert plots["points"]["no_format-s0"]["overall"]["accuracy"] == 0.75
+    assert plots["accuracy_vs_tokens"] == {
+        "per_benchmark": False,
+        "xlabel": "mean output tokens per held-out item",
+    }
+    assert list(plots["curves"]) == ["fs_grpo-s0"] and len(plots["curves"]["fs_grpo-s0"]) == 3
     assert "- [fs_grpo-s0](grpo/fs_grpo-s0/training_curves.png)" in lines
     results = json.loads((tree / "results.json").read_text())
     assert results["precondition"] == {"gain": {"1": 0.0, "3": 0.5}, "holds": True}
@@ -290,7 +322,7 @@ def test_the_report_takes_forced_3_as_always_reason(tree):
     assert sorted(results["arms"]) == ["fs_grpo", "no_format"] and list(results["curves"]) == ["fs_grpo-s0"]
 
 
-def test_a_report_before_any_evaluation_says_so(tmp_path):
+def test_a_report_before_any_evaluation_says_so(tmp_path, plots):
     out = write_tree(tmp_path / "out", runs=())
     text = write_report(EXP, out, {"sft_checkpoint": "ckpt/sft"}).read_text()
     assert "Stage 1 was not run here: the SFT model is the checkpoint `ckpt/sft`." in text
@@ -298,3 +330,10 @@ def test_a_report_before_any_evaluation_says_so(tmp_path):
     assert json.loads((out / "results.json").read_text())["precondition"] == {"holds": False}
     with pytest.raises(FileNotFoundError, match="nothing to report"):
         write_report(EXP, tmp_path / "empty", {})
+    assert plots["points"] == {}
+
+
+def test_the_plots_are_drawn(tree):
+    write_report(EXP, tree, {})
+    for png in ("accuracy_vs_tokens.png", "format_share_per_level.png"):
+        assert (tree / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
