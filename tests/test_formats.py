@@ -130,7 +130,9 @@ def test_build_target_errors(kwargs, msg):
 
 
 def test_infer_format_needs_perception_for_reasoning():
-    with pytest.raises(FormatError, match="a reasoning text needs a perception text"):
+    with pytest.raises(
+        FormatError, match=r"^a reasoning text needs a perception text \(format 3 has both\)$"
+    ):
         infer_format(None, "r")
     with pytest.raises(FormatError, match="a reasoning text needs a perception text"):
         infer_format("  ", "r")
