@@ -186,8 +186,12 @@ def test_the_precondition_compares_forced_3_with_forced_1_per_level(tree):
     assert "level 1, forced:3 - forced:1 = 0.0 points (must be <= 3): **holds**" in text
     assert "level 3, forced:3 - forced:1 = 50.0 points (must be >= 20): **holds**" in text
     # swapped, level 1 gains 50 points from reasoning and level 3 nothing: both halves fail
-    _, swapped = precondition_table({"forced:1": base["forced:3"], "forced:3": base["forced:1"]})
+    text, swapped = precondition_table({"forced:1": base["forced:3"], "forced:3": base["forced:1"]})
     assert swapped == {"gain": {"1": 0.0, "3": -0.5}, "holds": False}
+    assert "level 3, forced:3 - forced:1 = -50.0 points (must be >= 20): **fails**." in text
+    text, none = precondition_table({"forced:3": base["forced:3"]})  # forced:1 not evaluated: no verdict
+    assert none == {"gain": {}, "holds": False}
+    assert "level 1, forced:3 - forced:1 = - points (must be <= 3): **fails**" in text
 
 
 @pytest.mark.parametrize(
@@ -230,6 +234,19 @@ def test_the_headline_table(tree):
     ]
     # no arm evaluated yet, no SFT free run: always-reason alone
     assert headline_table(ref, None, {}).splitlines()[2:] == [lines[2]]
+
+
+def test_a_row_for_a_run_that_lacks_a_level(tree):
+    from avr.miniature.experiment.report import _row
+
+    m = _metrics(tree, "fs_grpo-s0")
+    only_level_1 = {"overall": m["levels"]["1"], "levels": {"1": m["levels"]["1"]}}
+    # no level 3: its cells are "-" and 0.0 tokens; no reference: no cut
+    assert _row("r", only_level_1, None) == (
+        "| r | 100.0 | 2.0 | - | 100.0 | 2.0 | 100.0 | - | 0.0 | - | 0.0 |"
+    )
+    no_level_1 = {"overall": m["levels"]["3"], "levels": {"3": m["levels"]["3"]}}
+    assert _row("r", no_level_1, m).split(" | ")[4:7] == ["-", "0.0", "-"]
 
 
 def test_the_targets_table_cuts_level_1_against_always_reasons_level_1(tree):
@@ -328,7 +345,9 @@ def test_a_report_before_any_evaluation_says_so(tmp_path, plots):
     assert "Stage 1 was not run here: the SFT model is the checkpoint `ckpt/sft`." in text
     assert "(not evaluated yet)" in text and "## Headline" not in text and "## Wall time" not in text
     assert json.loads((out / "results.json").read_text())["precondition"] == {"holds": False}
-    with pytest.raises(FileNotFoundError, match="nothing to report"):
+    with pytest.raises(
+        FileNotFoundError, match=r"records/heldout\.jsonl: nothing to report; run the experiment"
+    ):
         write_report(EXP, tmp_path / "empty", {})
     assert plots["points"] == {}
 
