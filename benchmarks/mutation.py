@@ -17,6 +17,7 @@ reaches, the survivors listed below as equivalent (each with why), and the kill 
     .venv/bin/python benchmarks/mutation.py --list                # the modules and their tests
     .venv/bin/python benchmarks/mutation.py --report              # the table of the last runs, no run
     .venv/bin/python benchmarks/mutation.py --sample 60           # a seeded sample of each module's mutants
+    .venv/bin/python benchmarks/mutation.py --survivors           # after new tests: the survivors again
 
 mutmut is a development dependency (``pip install -e .[dev]``); where it lives elsewhere, put it on
 PYTHONPATH. The runs use mutmut's fork server (``process_isolation = "forkserver"`` in pyproject.toml):
@@ -219,6 +220,22 @@ def run_module(mod: Module, max_children: int | None, sample: int | None, seed: 
     _mutmut(["run", *extra, *names], work, log=work / "mutmut-run.log")
 
 
+def rerun_survivors(mod: Module, max_children: int | None) -> None:
+    """After new tests: the last run's survivors (not listed as equivalent) again, against the tests
+    as they are now, in the same scratch copy (the other mutants keep their results)."""
+    work = scratch_dir(mod)
+    survivors = [n for n, s in (results(mod) or {}).items() if s == "survived" and n not in EQUIVALENT]
+    if not survivors:
+        print(f"== {mod.path}: no survivor to rerun", flush=True)
+        return
+    for dest in (work / "tests", work / "mutants" / "tests"):
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(REPO / "tests", dest, ignore=shutil.ignore_patterns("__pycache__"))
+    extra = ["--max-children", str(max_children)] if max_children else []
+    print(f"== {mod.path}: {len(survivors)} survivors again", flush=True)
+    _mutmut(["run", *extra, *survivors], work, log=work / "mutmut-rerun.log")
+
+
 STATUS = {1: "killed", 3: "killed", 36: "timeout", 37: "killed", 24: "timeout", -24: "timeout"}
 STATUS |= {152: "timeout", 255: "timeout", 0: "survived", 5: "no tests", 33: "no tests"}
 
@@ -304,6 +321,9 @@ def main() -> int:
     ap.add_argument("--max-children", type=int, help="parallel mutant workers (mutmut's default: CPUs)")
     ap.add_argument("--sample", type=int, help="run a seeded sample of this many mutants per module")
     ap.add_argument("--seed", type=int, default=0, help="the sample's seed")
+    ap.add_argument(
+        "--survivors", action="store_true", help="rerun the last run's survivors against the tests now"
+    )
     args = ap.parse_args()
     known = {m.path: m for m in MODULES}
     unknown = [m for m in args.modules if m not in known]
@@ -318,7 +338,10 @@ def main() -> int:
     if not args.report:
         for mod in mods:
             try:
-                run_module(mod, args.max_children, args.sample, args.seed)
+                if args.survivors:
+                    rerun_survivors(mod, args.max_children)
+                else:
+                    run_module(mod, args.max_children, args.sample, args.seed)
             except (SystemExit, subprocess.CalledProcessError) as e:  # reported; the other modules still run
                 print(f"{mod.path}: {e}", flush=True)
     return 0 if report(mods, diffs=not args.no_diffs) else 1
