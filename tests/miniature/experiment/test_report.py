@@ -339,6 +339,31 @@ def test_the_report_takes_forced_3_as_always_reason(tree, plots):
     assert sorted(results["arms"]) == ["fs_grpo", "no_format"] and list(results["curves"]) == ["fs_grpo-s0"]
 
 
+def test_the_whole_report_is_the_expected_text(tree, plots):
+    """Every line of report.md for the hand-made tree, prose and layout included (the figures in it
+    are the ones computed by hand above). A deliberate change to the report updates
+    expected_report.md beside this file."""
+    path = write_report(EXP, tree, {"machine": "test machine", "stages": {"sft": 60.0, "grpo": 30.4}})
+    assert path.read_text() == (Path(__file__).parent / "expected_report.md").read_text()
+
+
+def test_a_report_without_forced_1_or_the_main_arm(tmp_path, plots):
+    """forced:1 and adaptive not evaluated, no FS-GRPO run yet: no ideal cut, no targets, no crash."""
+    out = write_tree(tmp_path / "out", runs=("sft-forced3", "no_format-s0"))
+    lines = write_report(EXP, out, {}).read_text().splitlines()
+    assert "### Targets" not in lines and "| the SFT model, choosing freely" not in "\n".join(lines)
+    i = lines.index("## Headline")
+    assert lines[i + 4 :][:2] == [
+        "| always-reason (the SFT model, format 3 forced) | 87.5 | 12.0 | same | 0% | 100% |",
+        "| FS-GRPO without format shaping | 75.0 | 12.0 | same | 0% | 100% |",
+    ]
+    assert lines[lines.index("## Against always-reason") + 4 :][:2] == [
+        "| SFT, forced:3 (always-reason) | 87.5 | 12.0 | 0.0 | 100.0 | 10.0 | 0.0 | 75.0 | 14.0 | 100.0 | 0.0 |",
+        "## Ablations",  # no FS-GRPO row and no summary between the table and the next section
+    ]
+    assert list(plots["points"]) == ["SFT forced:3 (always-reason)", "no_format-s0"]
+
+
 def test_a_report_before_any_evaluation_says_so(tmp_path, plots):
     out = write_tree(tmp_path / "out", runs=())
     text = write_report(EXP, out, {"sft_checkpoint": "ckpt/sft"}).read_text()
