@@ -192,3 +192,14 @@ def test_baseline_comparison_skips_what_either_run_lacks():
         "baseline_mean_tokens": 20,
     }
     assert against_baseline(compute_metrics([]), base) == {}
+
+
+def test_numeric_values_sort_as_numbers_and_before_text():
+    rows = [_lrow(v, 1, True, 1) for v in ("hard", "10", "2", "easy", "2.5")]
+    assert list(compute_metrics(rows)["benchmarks"]["a"]["breakdown"]["level"]) == [
+        "2",
+        "2.5",
+        "10",
+        "easy",
+        "hard",
+    ]

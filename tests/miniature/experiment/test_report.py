@@ -343,7 +343,7 @@ def test_the_whole_report_is_the_expected_text(tree, plots):
     """Every line of report.md for the hand-made tree, prose and layout included (the figures in it
     are the ones computed by hand above). A deliberate change to the report updates
     expected_report.md beside this file."""
-    path = write_report(EXP, tree, {"machine": "test machine", "stages": {"sft": 60.0, "grpo": 30.4}})
+    path = write_report(EXP, tree, {"machine": "test machine", "stages": {"sft": 600.0, "grpo": 30.4}})
     assert path.read_text() == (Path(__file__).parent / "expected_report.md").read_text()
 
 
