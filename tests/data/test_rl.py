@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from omegaconf import OmegaConf
 
-from avr.data.rl import answer_type, build_rl_dataset, format_stats
+from avr.data.rl import answer_type, build_rl_dataset, format_stats, to_verl_row
 from avr.records import RecordError
 
 
@@ -171,3 +171,75 @@ def test_stats_and_their_summary(tmp_path):
         text.splitlines()[0] == "RL data: 4 train rows, 0 val rows, 0 skipped, 2 excluded as benchmark items"
     )
     assert "  type   free_form                    4" in text
+
+
+def _record(**kw):
+    import hashlib
+
+    from avr.records import Image, Record
+
+    data = b"\x89PNG fake"
+    base = dict(question=" How many? ", answers=["0.50", "1/2"], images=[Image(data=data, ext="png",
+                sha256=hashlib.sha256(data).hexdigest())], format=2, perception="p", source="src", id="r1")  # fmt: skip
+    return Record(**{**base, **kw})
+
+
+def test_one_verl_row_by_hand():
+    row = to_verl_row(_record(), 3, "val", min_pixels=10, max_pixels=20)
+    assert row == {
+        "data_source": "src",
+        "prompt": [{"role": "user", "content": "<image>\nQuestion: How many?"}],
+        "images": [{"bytes": b"\x89PNG fake", "path": None, "min_pixels": 10, "max_pixels": 20}],
+        "ability": "math",  # a number
+        "reward_model": {"style": "rule", "ground_truth": ["0.50", "1/2"]},
+        "extra_info": {
+            "index": 3,
+            "split": "val",
+            "id": "r1",
+            "question": " How many? ",
+            "choices": None,
+            "question_type": "free_form",
+            "answer_type": "float",
+            "precision": 2,
+            "sft_format": "perception",
+        },
+    }
+    mc = to_verl_row(_record(answers=["B"], choices=["x", "y"], format=1), 0, "train", instruction=True)
+    assert mc["ability"] == "multiple_choice" and mc["extra_info"]["choices"] == ["x", "y"]
+    assert mc["extra_info"]["question_type"] == "multi_choice" and mc["extra_info"]["sft_format"] == "answer"
+    assert mc["prompt"][0]["content"].startswith("<image>\nQuestion: How many?\nOptions:\nA. x\nB. y\n\n")
+    text = to_verl_row(_record(answers=["red"]), 0, "train")
+    assert (text["ability"], text["extra_info"]["answer_type"], text["extra_info"]["precision"]) == (
+        "vqa",
+        "text",
+        None,
+    )
+    two = to_verl_row(_record(images=_record().images * 2), 0, "train")
+    assert two["prompt"][0]["content"].startswith("<image><image>\nQuestion:") and len(two["images"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"), [("-3", ("integer", None)), ("1/2", ("float", None)), ("2.0", ("float", 1))]
+)
+def test_answer_type_of_signs_fractions_and_places(answer, expected):
+    assert answer_type(answer) == expected
+
+
+def test_pixel_bounds_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="need 0 < min_pixels <= max_pixels, got 20 and 10"):
+        build_rl_dataset([_records(tmp_path, 2)], tmp_path / "rl", min_pixels=20, max_pixels=10)
+    with pytest.raises(ValueError, match="need 0 < min_pixels <= max_pixels, got 0 and 10"):
+        build_rl_dataset([_records(tmp_path, 2)], tmp_path / "rl", min_pixels=0, max_pixels=10)
+    stats = build_rl_dataset(
+        [_records(tmp_path, 2)], tmp_path / "rl", val_fraction=0, min_pixels=7, max_pixels=7
+    )
+    row = pq.read_table(tmp_path / "rl" / "train.parquet").to_pylist()[0]
+    assert (row["images"][0]["min_pixels"], row["images"][0]["max_pixels"], stats["train"]) == (7, 7, 2)
+
+
+def test_validation_from_its_own_files(tmp_path):
+    (tmp_path / "v").mkdir()
+    stats = build_rl_dataset(
+        [_records(tmp_path, 3)], tmp_path / "rl", val_inputs=[_records(tmp_path / "v", 2)], val_fraction=0.5
+    )
+    assert (stats["train"], stats["val"]) == (3, 2)  # every input row trains; the fraction is not used
