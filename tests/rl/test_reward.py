@@ -288,3 +288,76 @@ def test_cpu_standin_logs_grading_timeouts(monkeypatch):
     )  # fmt: skip
     metrics = reward.pop_metrics()
     assert metrics["avr/grading_timeouts"] == 1.0 and metrics["avr/accuracy"] == 0.5
+
+
+def test_each_term_declares_how_it_is_logged():
+    """``_term`` runs when RewardResult is defined; called here so that what it declares is pinned."""
+    from dataclasses import MISSING
+
+    from avr.rl.reward import PER_SAMPLE_FIELDS, _term
+
+    f = _term("mean")
+    assert dict(f.metadata) == {"log": "mean", "per_sample": True, "key": None} and f.default is MISSING
+    g = _term("count", per_sample=False, key="k", default=0.0)
+    assert dict(g.metadata) == {"log": "count", "per_sample": False, "key": "k"} and g.default == 0.0
+    assert PER_SAMPLE_FIELDS == (
+        "format", "correct", "length", "length_factor", "format_term", "base", "valid_ground_truth",
+        "grading_timed_out",
+    )  # fmt: skip
+
+
+def test_a_result_as_a_dict_and_back_from_its_per_sample_fields():
+    r = _result(2, True, 12.0, 1.3, term=0.3, base=1.3, valid_ground_truth=False, grading_timed_out=True)
+    d = r.as_dict()
+    assert d == {
+        "score": 1.3, "format": 2, "correct": True, "length": 12.0, "length_factor": 1.0, "format_term": 0.3,
+        "base": 1.3, "diversity_bonus": 0.0, "valid_ground_truth": False, "grading_timed_out": True,
+    }  # fmt: skip
+    # as a reward manager reports it (numbers as strings or numpy scalars), plus the group's bonus
+    info = {
+        k: str(v) if isinstance(v, float) else v
+        for k, v in d.items()
+        if k not in ("score", "diversity_bonus")
+    }
+    back = RewardResult.from_per_sample(info, diversity_bonus=0.25)
+    assert back == RewardResult(1.55, 2, True, 12.0, 1.0, 0.3, 1.3, 0.25, False, True)
+    assert type(back.format) is int and type(back.length) is float
+    with pytest.raises(KeyError, match=r"reward info lacks \['base'\]"):
+        RewardResult.from_per_sample({k: v for k, v in info.items() if k != "base"})
+
+
+def test_the_default_preset_is_paper_and_a_bad_name_says_what_was_looked_for(tmp_path):
+    assert RewardConfig.load() == PAPER
+    with pytest.raises(FileNotFoundError, match=r"^reward config not found: .*nope\.yaml \(presets: .*paper"):
+        RewardConfig.load("nope")
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- 1\n")
+    with pytest.raises(ValueError, match=r"expected a mapping of reward config settings, got list"):
+        RewardConfig.load(listed)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"bonus": {1: 0.5, 2: 0.3}}, r"bonus needs entries for formats 1, 2 and 3, got \[1, 2\]"),
+        (
+            {"penalty": {1: 0, 2: 0, 3: 0, 4: 0}},
+            r"penalty needs entries for formats 1, 2 and 3, got \[1, 2, 3, 4\]",
+        ),
+        ({"length_unit": "chars"}, r"length_unit must be 'tokens' or 'words', got 'chars'"),
+        ({"length_threshold": 0}, r"length_threshold must be > 0 and length_floor in \[0, 1\]"),
+        ({"length_floor": 1.5}, r"length_threshold must be > 0 and length_floor in \[0, 1\]"),
+        ({"length_floor": -0.1}, r"length_threshold must be > 0 and length_floor in \[0, 1\]"),
+    ],
+)
+def test_a_config_that_cannot_be_a_reward_is_refused(data, message):
+    with pytest.raises(ValueError, match=rf"^reward config: {message}$"):
+        RewardConfig.from_dict(data)
+
+
+def test_table_keys_are_read_as_formats_and_the_bounds_are_inclusive():
+    cfg = RewardConfig.from_dict(
+        {"bonus": {"1": "0.5", "2": 0.25, "3": 0}, "length_threshold": 1, "length_floor": 0}
+    )
+    assert cfg.bonus == {1: 0.5, 2: 0.25, 3: 0.0} and type(cfg.bonus[3]) is float
+    assert RewardConfig.from_dict({"length_floor": 1.0}).length_floor == 1.0
