@@ -22,8 +22,11 @@ from avr.grading import (
     grade,
     ground_truths,
     is_correct,
+    looks_like_math,
+    normalize_text,
     numbers_equal,
     parse_number,
+    strip_wrappers,
 )
 
 CH = ["red", "blue", "green", "yellow"]
@@ -334,3 +337,115 @@ def test_concurrent_math_calls_do_not_queue_behind_a_slow_one():
         single.close()
     finally:
         pool.close()
+
+
+# --- the pieces, one by one ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("s", "expected"),
+    [
+        ("$\\boxed{5}$", "5"),  # repeatedly, outside in
+        ("\\boxed{ $7$ }", "7"),
+        ("\\text{cat}", "cat"),
+        ("\\(x\\)", "x"),
+        ("\\[x^2\\]", "x^2"),
+        ("$$3$$", "3"),
+        ("{5}", "{5}"),  # bare braces are not a wrapper
+    ],
+)
+def test_strip_wrappers(s, expected):
+    assert strip_wrappers(s) == expected
+
+
+@pytest.mark.parametrize(
+    ("s", "expected"),
+    [
+        ("The  Cat!", "cat"),
+        ("an apple.", "apple"),
+        ("x + 1", "x + 1"),  # operators are kept
+        ("ﬁle", "file"),  # NFKC
+        ("  Red, Blue ", "red blue"),
+        ("theory", "theory"),  # an article only as a whole word
+    ],
+)
+def test_normalize_text(s, expected):
+    assert normalize_text(s) == expected
+
+
+@pytest.mark.parametrize(
+    ("s", "expected"),
+    [
+        ("\\frac{1}{2}", True),
+        ("x^2", True),
+        ("2x", True),
+        ("x+1", True),
+        ("a1", True),
+        ("sqrt 2", True),
+        ("2 pi", True),
+        ("red car", False),
+        ("12", False),
+        ("B", False),
+    ],
+)
+def test_looks_like_math(s, expected):
+    assert looks_like_math(s) is expected
+
+
+def test_the_number_of_math_children(monkeypatch):
+    monkeypatch.setenv("AVR_MATH_WORKERS", "3")
+    assert avr.grading._default_workers() == 3
+    monkeypatch.setenv("AVR_MATH_WORKERS", "0")
+    assert avr.grading._default_workers() == 1
+    monkeypatch.delenv("AVR_MATH_WORKERS")
+    monkeypatch.setattr(avr.grading.os, "cpu_count", lambda: 16)
+    assert avr.grading._default_workers() == 4
+    monkeypatch.setattr(avr.grading.os, "cpu_count", lambda: None)
+    assert avr.grading._default_workers() == 1
+    assert _MathVerifier(max_workers=2).max_workers == 2
+
+
+# A child that answers "1" exactly when it is asked with float_rounding 2, and echoes equality otherwise.
+_ROUNDING_CHILD = (
+    "import json, sys\n"
+    "print('ready', flush=True)\n"
+    "for line in sys.stdin:\n"
+    "    req = json.loads(line)\n"
+    "    ok = req[2] == 2 if len(req) == 3 else req[0] == req[1]\n"
+    "    print('1' if ok else '0', flush=True)\n"
+)
+
+
+def test_float_rounding_reaches_the_child_and_verdicts_are_cached_per_rounding(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(avr.grading, "MATH_CACHE_SIZE", 2)
+    pool = _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", _ROUNDING_CHILD])
+    try:
+        deadline = time.monotonic() + PATIENT
+        assert pool.equal("a", "b", deadline) is False
+        assert pool.equal("a", "b", deadline, float_rounding=2) is True
+        assert pool._cache == {("a", "b", None): False, ("a", "b", 2): True}
+        assert pool.equal("c", "c", deadline) is True  # a third verdict evicts the oldest
+        assert list(pool._cache) == [("a", "b", 2), ("c", "c", None)]
+        assert pool.children == 1
+    finally:
+        pool.close()
+    assert pool.children == 0 and not pool._idle
+
+
+def test_a_child_that_dies_is_no_verdict_and_is_replaced():
+    import sys
+
+    dying = "import sys\nprint('ready', flush=True)\nsys.stdin.readline()\n"  # exits on the first question
+    pool = _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", dying])
+    try:
+        assert pool.equal("a", "a", time.monotonic() + PATIENT) is None
+        assert pool.equal("b", "b", time.monotonic() + PATIENT) is None  # a new child, which dies too
+        assert pool._cache == {}  # no verdict is cached
+    finally:
+        pool.close()
+    silent = _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", "import time; time.sleep(60)"])
+    with pytest.raises(RuntimeError, match="the math-verify worker did not start"):
+        silent.start(wait=0.5)  # never says "ready"
+    silent.close()
