@@ -221,16 +221,23 @@ def run_module(mod: Module, max_children: int | None, sample: int | None, seed: 
 
 
 def rerun_survivors(mod: Module, max_children: int | None) -> None:
-    """After new tests: the last run's survivors (not listed as equivalent) again, against the tests
-    as they are now, in the same scratch copy (the other mutants keep their results)."""
+    """After new tests: the last run's survivors and timeouts (not listed as equivalent) again, against
+    the tests and [tool.mutmut] as they are now, in the same scratch copy (the others keep their results)."""
     work = scratch_dir(mod)
-    survivors = [n for n, s in (results(mod) or {}).items() if s == "survived" and n not in EQUIVALENT]
+    # timeouts too: a mutant that only ran past its limit was not shown wrong by a test
+    again = ("survived", "timeout")
+    survivors = [n for n, s in (results(mod) or {}).items() if s in again and n not in EQUIVALENT]
     if not survivors:
         print(f"== {mod.path}: no survivor to rerun", flush=True)
         return
     for dest in (work / "tests", work / "mutants" / "tests"):
         shutil.rmtree(dest, ignore_errors=True)
         shutil.copytree(REPO / "tests", dest, ignore=shutil.ignore_patterns("__pycache__"))
+    pyproject = work / "pyproject.toml"
+    pyproject.write_text(
+        _config_for((REPO / "pyproject.toml").read_text(encoding="utf-8"), mod), encoding="utf-8"
+    )
+    shutil.copy2(pyproject, work / "mutants" / "pyproject.toml")
     extra = ["--max-children", str(max_children)] if max_children else []
     print(f"== {mod.path}: {len(survivors)} survivors again", flush=True)
     _mutmut(["run", *extra, *survivors], work, log=work / "mutmut-rerun.log")
