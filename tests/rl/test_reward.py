@@ -133,10 +133,19 @@ def test_lengths_are_required_without_a_tokenizer():
         score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, config=PAPER)
 
 
-def test_lengths_from_the_configured_tokenizer(tiny_model):
-    cfg = RewardConfig.from_dict({"tokenizer": str(tiny_model)})
-    (r,) = score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, config=cfg)
-    assert 3 <= r.length <= 12
+def test_lengths_from_the_configured_tokenizer(tmp_path):
+    """The tiny model's tokenizer alone (no model to build): its own count of the response's tokens."""
+    from avr.miniature.tiny import build_tokenizer
+
+    tok = build_tokenizer()
+    tok.save_pretrained(tmp_path)
+    cfg = RewardConfig.from_dict({"tokenizer": str(tmp_path)})
+    texts = [F1.format("2"), F3.format("2")]
+    res = score_batch(texts, ["2", "2"], [0, 0], step=0, total_steps=1, config=cfg)
+    assert [r.length for r in res] == [
+        float(len(tok(t, add_special_tokens=False)["input_ids"])) for t in texts
+    ]
+    assert res[0].length < res[1].length
 
 
 def test_missing_ground_truth_scores_wrong_and_is_counted():
