@@ -243,3 +243,33 @@ def test_validation_from_its_own_files(tmp_path):
         [_records(tmp_path, 3)], tmp_path / "rl", val_inputs=[_records(tmp_path / "v", 2)], val_fraction=0.5
     )
     assert (stats["train"], stats["val"]) == (3, 2)  # every input row trains; the fraction is not used
+
+
+def test_image_root_leakage_guard_and_skipped_rows_reach_the_build(tmp_path):
+    from PIL import Image
+
+    from avr.data.exclude import LeakageIndex
+    from avr.eval.items import EvalItem
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    for i, colour in enumerate(["red", "blue", "green"]):
+        Image.new("RGB", (2, 2), colour).save(pics / f"{i}.png")
+    rows = [{"id": f"r{i}", "question": "q?", "answer": "1", "image": f"{i}.png"} for i in range(3)]
+    src = tmp_path / "recs" / "train.jsonl"
+    src.parent.mkdir()
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    leaked = EvalItem(
+        id="b", benchmark="mathvista", question="x", images=[(pics / "1.png").read_bytes()], answers=["y"]
+    )
+    stats = build_rl_dataset(
+        [src], tmp_path / "rl", val_fraction=0, image_root=pics, exclude=LeakageIndex().add([leaked])
+    )  # images found under image_root; one of them is a benchmark's
+    assert (stats["train"], stats["excluded"]) == (2, 1)
+    assert json.loads((tmp_path / "rl" / "excluded.jsonl").read_text())["id"] == "r1"
+    bad_val = tmp_path / "val.jsonl"
+    bad_val.write_text(json.dumps({"question": "q", "answer": "", "image": "0.png"}) + "\n")
+    stats = build_rl_dataset([src], tmp_path / "rl2", val_inputs=[bad_val], on_error="skip", image_root=pics)
+    assert (stats["train"], stats["val"], stats["skipped"]) == (3, 0, 1)  # the bad validation row is skipped
+    with pytest.raises(ValueError, match=r"^no valid training rows in .*val\.jsonl \(1 skipped\)$"):
+        build_rl_dataset([bad_val], tmp_path / "rl3", on_error="skip", image_root=pics)
