@@ -9,6 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from avr.data.rl import answer_type, build_rl_dataset, format_stats, to_verl_row
+from avr.formats import FORMAT_INSTRUCTION
 from avr.records import RecordError
 
 
@@ -269,7 +270,11 @@ def test_image_root_leakage_guard_and_skipped_rows_reach_the_build(tmp_path):
     assert json.loads((tmp_path / "rl" / "excluded.jsonl").read_text())["id"] == "r1"
     bad_val = tmp_path / "val.jsonl"
     bad_val.write_text(json.dumps({"question": "q", "answer": "", "image": "0.png"}) + "\n")
-    stats = build_rl_dataset([src], tmp_path / "rl2", val_inputs=[bad_val], on_error="skip", image_root=pics)
+    stats = build_rl_dataset(
+        [src], tmp_path / "rl2", val_inputs=[bad_val], on_error="skip", image_root=pics, instruction=True
+    )
     assert (stats["train"], stats["val"], stats["skipped"]) == (3, 0, 1)  # the bad validation row is skipped
+    prompt = pq.read_table(tmp_path / "rl2" / "train.parquet").to_pylist()[0]["prompt"][0]["content"]
+    assert prompt.endswith("\n\n" + FORMAT_INSTRUCTION)  # instruction=True reaches every prompt
     with pytest.raises(ValueError, match=r"^no valid training rows in .*val\.jsonl \(1 skipped\)$"):
         build_rl_dataset([bad_val], tmp_path / "rl3", on_error="skip", image_root=pics)
