@@ -280,3 +280,65 @@ def test_drop_leaks_reports_file_row_and_id():
         [{"file": "train.jsonl", "row": 7, "id": "r7", "reason": "image", "benchmark_item": "mmmu/1"}],
     )
     assert drop_leaks([leak], None) == ([leak], [])
+
+
+def _png_of(pixels: list[tuple[int, int, int]], size: tuple[int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    im = Image.new("RGB", size)
+    im.putdata(pixels)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_dhash_bits_by_hand():
+    """A 9 x 8 picture (no resizing) whose columns alternate green (grey 117) and red (grey 30): each
+    pixel brighter than its right neighbour gives a 1, row by row from the top left: 10101010 x 8.
+    In RGB order instead of grey, red would be the "larger" pixel and the bits would be 01010101."""
+    from avr.data.exclude import dhash
+
+    green, red = (0, 200, 0), (100, 0, 0)
+    row = [green if c % 2 == 0 else red for c in range(9)]
+    assert dhash(_png_of(row * 8, (9, 8))) == 0xAAAA_AAAA_AAAA_AAAA
+    assert dhash(_png_of([(9, 9, 9)] * 72, (9, 8))) == 0  # flat: no pixel brighter than the next
+    assert dhash(b"not an image") is None
+
+
+def test_dhash_of_a_larger_picture_is_the_bilinear_9_by_8_grey_difference():
+    """A reference computation written out here: grey, bilinear to 9 x 8, left brighter than right."""
+    import io
+    import random
+
+    from PIL import Image
+
+    from avr.data.exclude import dhash
+
+    rng = random.Random(4)
+    data = _png_of([tuple(rng.randrange(256) for _ in range(3)) for _ in range(40 * 30)], (40, 30))
+    grey = Image.open(io.BytesIO(data)).convert("L").resize((9, 8), Image.Resampling.BILINEAR)
+    px = list(grey.getdata())
+    expected = int(
+        "".join("1" if px[r * 9 + c] > px[r * 9 + c + 1] else "0" for r in range(8) for c in range(8)), 2
+    )
+    assert dhash(data) == expected
+    other = Image.open(io.BytesIO(data)).convert("L").resize((9, 8), Image.Resampling.NEAREST)
+    px = list(other.getdata())
+    nearest = int(
+        "".join("1" if px[r * 9 + c] > px[r * 9 + c + 1] else "0" for r in range(8) for c in range(8)), 2
+    )
+    assert nearest != expected  # the resampling filter shows in the bits of this picture
+
+
+def test_load_index_reads_each_named_benchmark(tmp_path):
+    from avr.data.exclude import load_index
+    from tests.eval.vlmevalkit_layout import b64, write_tsv
+
+    header = ["index", "question", "choices", "answer", "category", "level", "image"]
+    f = write_tsv(tmp_path / "MathVision.tsv", header, [["4", "Area?", "[]", "12", "area", "2", b64()]])
+    index = load_index([f"mathvision={f}"])
+    assert list(index.questions) == ["area"] and index.questions["area"][0][0] == "mathvision/4"
+    assert list(index.images.values()) == ["mathvision/4"]
+    assert load_index([]).images == {}
