@@ -261,6 +261,40 @@ def test_the_reward_gets_verls_step_when_a_step_is_several_updates(tmp_path):
     assert rows[1]["length"] == 3.0 and rows[0]["ground_truth"] == ["2"] and rows[0]["prompt_id"] == "7"
 
 
+def test_the_reward_passes_the_options_and_its_own_preset(tmp_path):
+    """A letter answer is right only with the options; the preset given (no format shaping) is used."""
+    no_format = RewardConfig.load("no_format")
+    reward = cpu_grpo.FSGRPOReward(
+        no_format, num_generations=2, updates_per_step=1, total_steps=1, rollout_path=tmp_path / "r.jsonl"
+    )
+    scores = reward(
+        ["p", "p"], [F1.format("y"), F1.format("x")], [[1], [1]], ground_truth=[["B"], ["B"]],
+        choices=[["x", "y"], ["x", "y"]], prompt_id=["3", "3"], trainer_state=_State(1),
+    )  # fmt: skip
+    assert scores == [1.0, 0.0]  # right and wrong, neither shaped by format; step 2 of 1: no bonus
+    assert [r["choices"] for r in _lines(tmp_path / "r.jsonl")] == [["x", "y"], ["x", "y"]]
+
+
+def test_recipe_errors_name_the_file_and_suggest_only_near_keys(tmp_path):
+    assert cpu_grpo.load_standin_recipe() == cpu_grpo.load_standin_recipe("tiny_grpo")
+    with pytest.raises(
+        cpu_grpo.RecipeError, match=r"^overrides: unknown key 'zzz'; known keys: data\.train_batch_size, "
+    ):
+        cpu_grpo.load_standin_recipe("tiny_grpo", {"zzz": 1})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("trainer:\n  total_epochs: 1\n")
+    with pytest.raises(cpu_grpo.RecipeError, match=rf"^{bad}: unknown key 'trainer\.total_epochs'"):
+        cpu_grpo.load_standin_recipe(bad)
+    with pytest.raises(FileNotFoundError, match=r"^CPU GRPO recipe not found: .*nope\.yaml"):
+        cpu_grpo.load_standin_recipe("nope")
+    recipe = cpu_grpo.load_standin_recipe("tiny_grpo", SEVERAL)
+    assert type(cpu_grpo.updates_per_step(recipe)) is int
+    with pytest.raises(RuntimeError, match=r"completions 2\.\.3 come from prompts \['a', 'b'\]"):
+        cpu_grpo.group_ids(["a", "a", "a", "b"], 2, call=0)
+    with pytest.raises(RuntimeError, match=r"^cpu-grpo: 3 completions are not whole groups of 2$"):
+        cpu_grpo.group_ids(["a", "a", "a"], 2, call=0)
+
+
 def test_completion_text_from_each_layout():
     assert cpu_grpo.completion_text("plain") == "plain"
     assert cpu_grpo.completion_text([{"role": "assistant", "content": "text"}]) == "text"
