@@ -120,6 +120,11 @@ EQUIVALENT: dict[str, str] = {
         "'.1F' and '.1f' differ only for inf and nan; a mean over evaluated items is finite"
     ),
     "avr.miniature.experiment.report.x_headline_table__mutmut_91": "sd=None reads as sd=False",
+    "avr.rl.reward.x__term__mutmut_9": "field(default=MISSING, metadata=m) is field(metadata=m)",
+    "avr.rl.reward.x_diversity_bonuses__mutmut_40": (
+        "n_valid == 1: the response's own share is 1, so w x (1 - 1) is the same 0.0"
+    ),
+    "avr.rl.reward.x_score_batch__mutmut_75": "base and bonus always have one entry per response",
 }
 
 
