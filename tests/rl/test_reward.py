@@ -370,3 +370,21 @@ def test_table_keys_are_read_as_formats_and_the_bounds_are_inclusive():
     )
     assert cfg.bonus == {1: 0.5, 2: 0.25, 3: 0.0} and type(cfg.bonus[3]) is float
     assert RewardConfig.from_dict({"length_floor": 1.0}).length_floor == 1.0
+
+
+def test_edges_of_w_and_of_the_config():
+    assert diversity_weight(0, 1, PAPER) == pytest.approx(0.5)  # one step: the full weight at t = 0
+    assert diversity_weight(-1, 0, PAPER) == 0.0  # no horizon: never a division by zero
+    assert RewardConfig.from_dict({"length_unit": "words"}).length_unit == "words"
+    with pytest.raises(ValueError, match=r"^reward config: unknown key\(s\) \['nope'\]"):
+        RewardConfig.from_dict({"nope": 1})
+
+
+def test_the_grading_deadline_is_the_configs(monkeypatch):
+    import avr.rl.reward
+    from avr.grading import Grade
+
+    seen: list[float] = []
+    monkeypatch.setattr(avr.rl.reward, "grade", lambda *a, timeout, **k: seen.append(timeout) or Grade(True))
+    score_response(F1.format("2"), "2", length=1, config=RewardConfig.from_dict({"grading_timeout": 7.5}))
+    assert seen == [7.5]
