@@ -57,3 +57,55 @@ def test_ablation_presets_are_one_switch_of_the_paper_preset():
     assert RewardConfig.load("no_format") == replace(paper, bonus=zero, penalty=zero)
     assert RewardConfig.load("no_length") == replace(paper, length_floor=1.0)
     assert RewardConfig.load("length_bound") == replace(paper, length_threshold=16)
+
+
+def test_the_config_folder_from_the_environment_or_the_package(tmp_path, monkeypatch):
+    from avr.config import CONFIG_ENV, KINDS, config_dir
+
+    assert CONFIG_ENV == "AVR_CONFIG_DIR"
+    monkeypatch.setenv(CONFIG_ENV, f"  {tmp_path}  ")  # surrounding spaces are not part of the path
+    assert config_dir() == tmp_path.resolve() and config_path("reward") == tmp_path.resolve() / "reward"
+    monkeypatch.setenv(CONFIG_ENV, "   ")  # blank: the package's own folder
+    assert {p.name for p in config_dir().iterdir()} >= set(KINDS)
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "missing"))
+    with pytest.raises(
+        FileNotFoundError, match=r"^AVR_CONFIG_DIR=.*missing: not a directory \(it should hold"
+    ):
+        config_dir()
+
+
+def test_an_unknown_kind_is_named_with_the_known_ones():
+    with pytest.raises(
+        ValueError, match=r"^unknown config kind 'rewards'; known: annotate, cpu_standin, data, "
+    ):
+        config_path("rewards")
+
+
+def test_the_checkout_is_found_from_the_package():
+    from avr.config import repo_root
+
+    assert (repo_root() / "train-sft.sh").is_file() and (repo_root() / "avr" / "config.py").is_file()
+
+
+def test_deep_merge_replaces_what_is_not_a_mapping_on_both_sides():
+    from avr.config import deep_merge
+
+    base = {"a": {"x": 1, "y": {"z": 1}}, "b": {"x": 1}, "c": 1}
+    over = {"a": {"y": {"w": 2}}, "b": 5, "c": {"x": 2}}
+    assert deep_merge(base, over) == {"a": {"x": 1, "y": {"z": 1, "w": 2}}, "b": 5, "c": {"x": 2}}
+    assert base == {"a": {"x": 1, "y": {"z": 1}}, "b": {"x": 1}, "c": 1}  # the inputs are left as they were
+
+
+def test_a_base_is_found_beside_the_file_and_an_empty_file_is_empty(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "parent.yaml").write_text("a: 1\nb: 1\n")
+    (tmp_path / "sub" / "child.yaml").write_text("base: parent\nb: 2\n")
+    path, data = read_preset(tmp_path / "sub" / "child.yaml", "reward", "test config")
+    assert path == tmp_path / "sub" / "child.yaml" and data == {"a": 1, "b": 2}
+    (tmp_path / "empty.yaml").write_text("")
+    assert read_preset(tmp_path / "empty.yaml", tmp_path, "test config")[1] == {}
+    with pytest.raises(ValueError, match=r"'base' chain loops: .*a\.yaml -> .*a\.yaml$"):
+        (tmp_path / "a.yaml").write_text("base: a\n")
+        read_preset("a", tmp_path, "test config")
+    with pytest.raises(FileNotFoundError, match=r"^test config not found: .*nope\.yaml \(presets: none\)$"):
+        read_preset("nope", tmp_path / "sub" / "none", "test config")

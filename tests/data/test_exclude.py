@@ -193,3 +193,152 @@ def test_every_image_of_a_multi_image_benchmark_item_is_indexed():
     }
     hit = index.match(_rec(SHORT_Q, "3", _picture("h", size=200, fmt="JPEG")))
     assert hit == {"reason": "question, answer and similar image", "benchmark_item": "mmmu/b3"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The thresholds, on both sides: a question of MIN_QUESTION_WORDS words is enough alone, one word
+# fewer is not; a difference hash MAX_HASH_DISTANCE bits away is the same picture, one bit more is not.
+
+
+def _words(n: int) -> str:
+    return " ".join(f"w{i}" for i in range(n)) + "?"
+
+
+@pytest.mark.parametrize(("words", "dropped"), [(12, True), (11, False), (13, True)])
+def test_a_question_alone_leaks_from_twelve_words(words, dropped):
+    from avr.data.exclude import MIN_QUESTION_WORDS
+
+    assert MIN_QUESTION_WORDS == 12
+    index = LeakageIndex().add(
+        [
+            EvalItem(
+                id="b", benchmark="mathvista", question=_words(words), images=[_picture("h")], answers=["1"]
+            )
+        ]
+    )
+    # another picture, another answer: only the question is the same
+    hit = index.match(_rec("<image 1> " + _words(words).upper(), "2", _picture("v")))
+    assert hit == ({"reason": "question", "benchmark_item": "mathvista/b"} if dropped else None)
+
+
+@pytest.mark.parametrize(("bits", "dropped"), [(0, True), (4, True), (5, False), (64, False)])
+def test_a_look_alike_is_within_four_bits(monkeypatch, bits, dropped):
+    import avr.data.exclude as exclude
+
+    assert exclude.MAX_HASH_DISTANCE == 4
+    theirs, mine = b"benchmark picture", b"training picture"
+    hashes = {theirs: 0xFFFF_FFFF_FFFF_FFFF, mine: 0xFFFF_FFFF_FFFF_FFFF ^ ((1 << bits) - 1)}
+    monkeypatch.setattr(exclude, "dhash", lambda data: hashes.get(data))
+    index = LeakageIndex().add(
+        [EvalItem(id="b", benchmark="mathvista", question=SHORT_Q, images=[theirs], answers=["3"])]
+    )
+    hit = index.match(_rec(SHORT_Q, "3", mine))
+    assert hit == (
+        {"reason": "question, answer and similar image", "benchmark_item": "mathvista/b"} if dropped else None
+    )
+    assert index.match(_rec(SHORT_Q, "3", b"undecodable")) is None  # no hash: never alike
+
+
+def test_an_answer_shared_with_any_acceptable_answer_counts(monkeypatch):
+    import avr.data.exclude as exclude
+
+    monkeypatch.setattr(exclude, "dhash", lambda data: 7)
+    index = LeakageIndex().add(
+        [EvalItem(id="b", benchmark="mathvista", question=SHORT_Q, images=[b"x"], answers=["three", "3"])]
+    )
+    rec = _rec(SHORT_Q, "The 3", b"y")  # normalised: "3"
+    assert index.match(rec) == {
+        "reason": "question, answer and similar image",
+        "benchmark_item": "mathvista/b",
+    }
+    assert index.match(_rec(SHORT_Q, "4", b"y")) is None
+    assert index.match(_rec("How many blue shapes are there?", "3", b"y")) is None  # another question
+
+
+def test_the_first_benchmark_item_with_an_image_is_named():
+    picture = _picture("h")
+    index = LeakageIndex().add(
+        [
+            EvalItem(id="1", benchmark="mathvista", question="a", images=[picture], answers=["x"]),
+            EvalItem(id="2", benchmark="mathvision", question="b", images=[picture], answers=["y"]),
+        ]
+    )
+    assert index.match(_rec("c", "z", picture)) == {"reason": "image", "benchmark_item": "mathvista/1"}
+
+
+def test_drop_leaks_reports_file_row_and_id():
+    from avr.data.exclude import drop_leaks
+
+    picture = _picture("h")
+    index = LeakageIndex().add(
+        [EvalItem(id="1", benchmark="mmmu", question="a", images=[picture], answers=["x"])]
+    )
+    leak, keep = _rec("q", "a", picture), _rec("q", "a", _picture("v"))
+    leak.file, leak.row, leak.id = "train.jsonl", 7, "r7"
+    assert drop_leaks([leak, keep], index) == (
+        [keep],
+        [{"file": "train.jsonl", "row": 7, "id": "r7", "reason": "image", "benchmark_item": "mmmu/1"}],
+    )
+    assert drop_leaks([leak], None) == ([leak], [])
+
+
+def _png_of(pixels: list[tuple[int, int, int]], size: tuple[int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    im = Image.new("RGB", size)
+    im.putdata(pixels)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_dhash_bits_by_hand():
+    """A 9 x 8 picture (no resizing) whose columns alternate green (grey 117) and red (grey 30): each
+    pixel brighter than its right neighbour gives a 1, row by row from the top left: 10101010 x 8.
+    In RGB order instead of grey, red would be the "larger" pixel and the bits would be 01010101."""
+    from avr.data.exclude import dhash
+
+    green, red = (0, 200, 0), (100, 0, 0)
+    row = [green if c % 2 == 0 else red for c in range(9)]
+    assert dhash(_png_of(row * 8, (9, 8))) == 0xAAAA_AAAA_AAAA_AAAA
+    assert dhash(_png_of([(9, 9, 9)] * 72, (9, 8))) == 0  # flat: no pixel brighter than the next
+    assert dhash(b"not an image") is None
+
+
+def test_dhash_of_a_larger_picture_is_the_bilinear_9_by_8_grey_difference():
+    """A reference computation written out here: grey, bilinear to 9 x 8, left brighter than right."""
+    import io
+    import random
+
+    from PIL import Image
+
+    from avr.data.exclude import dhash
+
+    rng = random.Random(4)
+    data = _png_of([tuple(rng.randrange(256) for _ in range(3)) for _ in range(40 * 30)], (40, 30))
+    grey = Image.open(io.BytesIO(data)).convert("L").resize((9, 8), Image.Resampling.BILINEAR)
+    px = list(grey.getdata())
+    expected = int(
+        "".join("1" if px[r * 9 + c] > px[r * 9 + c + 1] else "0" for r in range(8) for c in range(8)), 2
+    )
+    assert dhash(data) == expected
+    other = Image.open(io.BytesIO(data)).convert("L").resize((9, 8), Image.Resampling.NEAREST)
+    px = list(other.getdata())
+    nearest = int(
+        "".join("1" if px[r * 9 + c] > px[r * 9 + c + 1] else "0" for r in range(8) for c in range(8)), 2
+    )
+    assert nearest != expected  # the resampling filter shows in the bits of this picture
+
+
+def test_load_index_reads_each_named_benchmark(tmp_path):
+    from avr.data.exclude import load_index
+    from tests.eval.vlmevalkit_layout import b64, write_tsv
+
+    header = ["index", "question", "choices", "answer", "category", "level", "image"]
+    f = write_tsv(tmp_path / "MathVision.tsv", header, [["4", "Area?", "[]", "12", "area", "2", b64()]])
+    index = load_index([f"mathvision={f}"])
+    assert list(index.questions) == ["area"] and index.questions["area"][0][0] == "mathvision/4"
+    assert list(index.images.values()) == ["mathvision/4"]
+    assert load_index([]).images == {}

@@ -178,3 +178,47 @@ def test_synthetic_records_build(synthetic_records, tmp_path):
     stats = build_sft_dataset([synthetic_records], tmp_path / "sft")
     assert stats["rows"] == 48
     assert stats["by_format"] == {"answer": 16, "perception": 16, "full": 16}
+
+
+def test_one_sharegpt_example_and_the_registry_entry_by_hand(rows_dir, tmp_path):
+    from avr.data.sft import format_stats, to_sharegpt
+    from avr.records import read_records
+
+    (rec,) = read_records([_write_jsonl(rows_dir / "one.jsonl", GOOD[1:2])])[0]
+    assert to_sharegpt(rec, ["images/x.png"]) == {
+        "messages": [
+            {"role": "user", "content": "<image>\nQuestion: Count?"},
+            {
+                "role": "assistant",
+                "content": "<perception>\ntwo blue squares\n</perception>\n\n<answer>\n2\n</answer>",
+            },
+        ],
+        "images": ["images/x.png"],
+        "id": rec.id,
+        "source": "s1",
+        "format": 2,
+    }
+    assert to_sharegpt(rec, ["i.png"], instruction=True)["messages"][0]["content"].endswith(
+        "<answer>...</answer>"
+    )
+    out = tmp_path / "sft"
+    stats = build_sft_dataset([rows_dir / "one.jsonl"], out, name="one", images="hardlink")
+    assert json.loads((out / "dataset_info.json").read_text()) == {
+        "one": {
+            "file_name": "one.json",
+            "formatting": "sharegpt",
+            "columns": {"messages": "messages", "images": "images"},
+            "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                     "assistant_tag": "assistant", "system_tag": "system"},
+        }
+    }  # fmt: skip
+    assert json.loads((out / "one.stats.json").read_text()) == stats
+    assert format_stats({**stats, "excluded": 3}).splitlines() == [
+        "one: 1 rows written, 0 skipped, 3 excluded as benchmark items",
+        "  format perception               1",  # names in 18 columns, counts in 7
+        "  source s1                       1",
+    ]
+    with pytest.raises(
+        ValueError, match=r"images must be one of \('copy', 'hardlink', 'symlink'\), got 'move'"
+    ):
+        build_sft_dataset([rows_dir / "one.jsonl"], out, images="move")

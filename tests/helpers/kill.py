@@ -8,9 +8,12 @@ from pathlib import Path
 
 
 def kill_after_lines(
-    cmd: list[str], env: dict[str, str], path: Path, lines: int = 2, timeout: float = 120
+    cmd: list[str], env: dict[str, str], path: Path, lines: int = 2, timeout: float = 600
 ) -> list[str]:
-    """Start ``cmd``, SIGKILL it once ``path`` holds ``lines`` lines, return the lines it left."""
+    """Start ``cmd``, SIGKILL it once ``path`` holds ``lines`` lines, return the lines it left.
+
+    ``timeout`` only bounds a job that never writes: it is minutes, because a loaded machine may take
+    one to import torch and load a model, and the wait ends as soon as the lines are there."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:

@@ -262,3 +262,51 @@ def test_old_list_scenes_still_draw_and_describe():
     im = Image.open(io.BytesIO(draw_scene(scene))).convert("RGB")
     assert im.getpixel((48, 48)) == COLORS["blue"]
     assert describe(scene) == "The image shows 1 blue square."
+
+
+# --- the SFT format policy, by its statistics ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("world", "n", "policy"),
+    [
+        ("digits", 400, {1: {1: 1.0, 3: 0.25}, 3: {3: 1.0, 1: 0.1}}),
+        ("mixed", 300, {1: {1: 1.0, 2: 0.7}, 2: {2: 1.0}, 3: {3: 1.0, 2: 0.4, 1: 0.15}}),
+    ],
+)
+def test_format_shares_per_level_follow_the_policy(tmp_path, world, n, policy):
+    """Each item of a level is written in format f with probability ``share`` (always at share 1).
+
+    Over the m items of a level the count is Binomial(m, share): its share lies within 4 standard
+    deviations, sqrt(share (1 - share) / m), of ``share`` (a 1-in-16,000 miss for a fair draw). An
+    inverted draw (kept when ``random() >= share``) lands at 1 - share, 0.2 to 0.8 away: many
+    deviations outside. The shares are chosen away from 0.5, where an inverted draw would look right.
+    """
+    path = generate(tmp_path, n=n, seed=5, world=world, formats=policy)
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    items: dict[int, set[str]] = {}
+    counts: Counter = Counter()
+    for r in rows:
+        base, _, fmt = r["id"].rpartition("-f")
+        assert int(fmt) == r["format"]
+        items.setdefault(r["level"], set()).add(base)
+        counts[(r["level"], r["format"])] += 1
+    assert {lv: len(ids) for lv, ids in items.items()} == {lv: n // len(policy) for lv in policy}
+    assert {f for lv, f in counts} <= {1, 2, 3}
+    for level, shares in policy.items():
+        m = len(items[level])
+        assert {f for lv, f in counts if lv == level} == set(shares)
+        for fmt, share in shares.items():
+            got = counts[(level, fmt)] / m
+            if share == 1:
+                assert got == 1, (level, fmt)
+            else:
+                assert abs(got - share) <= 4 * (share * (1 - share) / m) ** 0.5, (level, fmt, got)
+
+
+def test_a_share_of_zero_writes_no_item_in_that_format(tmp_path):
+    path = generate(tmp_path, n=40, seed=1, world="digits", formats={1: {1: 1.0, 3: 0.0}, 3: {3: 1.0}})
+    assert {json.loads(x)["format"] for x in path.read_text().splitlines()} == {1, 3}
+    assert all(
+        json.loads(x)["format"] == json.loads(x)["level"] for x in path.read_text().splitlines()
+    )  # level 1 only in format 1, level 3 only in 3

@@ -1,7 +1,7 @@
 """The FS-GRPO reward: each term as a table, the seed preset against hand-computed values, a fuzz run."""
 
 import math
-import time
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from avr.grading import warm_up
 from avr.rl.reward import (
     RewardConfig,
+    RewardResult,
     diversity_bonuses,
     diversity_weight,
     length_factor,
@@ -25,8 +26,10 @@ F2 = "<perception>two red dots</perception><answer>{}</answer>"
 F3 = "<perception>two red dots</perception><reasoning>1+1=2</reasoning><answer>{}</answer>"
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def _math_worker():
+    """A warm math-verify child, for the tests that grade LaTeX within the reward's 1 s deadline (the
+    others never start one, which keeps a mutation run's per-mutant cost down)."""
     warm_up()
 
 
@@ -114,7 +117,7 @@ def test_score_batch_composes_both_halves():
     assert m["avr/accuracy"] == 0.5 and m["avr/invalid_ground_truth"] == 0.0
 
 
-def test_grading_timeouts_are_counted_not_hidden():
+def test_grading_timeouts_are_counted_not_hidden(_math_worker):
     slow_gold, slow_pred = "(x+1)^{100000}", "(x+2)^{99999}"  # sympy would expand this for a long time
     cfg = RewardConfig.from_dict({"grading_timeout": 0.5})
     res = score_batch(
@@ -130,10 +133,19 @@ def test_lengths_are_required_without_a_tokenizer():
         score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, config=PAPER)
 
 
-def test_lengths_from_the_configured_tokenizer(tiny_model):
-    cfg = RewardConfig.from_dict({"tokenizer": str(tiny_model)})
-    (r,) = score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, config=cfg)
-    assert 3 <= r.length <= 12
+def test_lengths_from_the_configured_tokenizer(tmp_path):
+    """The tiny model's tokenizer alone (no model to build): its own count of the response's tokens."""
+    from avr.miniature.tiny import build_tokenizer
+
+    tok = build_tokenizer()
+    tok.save_pretrained(tmp_path)
+    cfg = RewardConfig.from_dict({"tokenizer": str(tmp_path)})
+    texts = [F1.format("2"), F3.format("2")]
+    res = score_batch(texts, ["2", "2"], [0, 0], step=0, total_steps=1, config=cfg)
+    assert [r.length for r in res] == [
+        float(len(tok(t, add_special_tokens=False)["input_ids"])) for t in texts
+    ]
+    assert res[0].length < res[1].length
 
 
 def test_missing_ground_truth_scores_wrong_and_is_counted():
@@ -165,6 +177,54 @@ def test_seed_preset_reproduces_hand_computed_reference_values():
     # the paper preset does not soften the penalty of the long wrong answer
     paper = score_response(cases[3][0], "2", length=391.3, config=PAPER)
     assert paper.score == -0.5
+
+
+def test_the_seed_preset_counts_words_even_when_token_lengths_are_given():
+    """verl hands every rollout's token count; the seed preset's reference arithmetic still counts words."""
+    long_text = " ".join(["w"] * 400)
+    res = score_batch(
+        [F1.format("2"), F1.format(long_text)], ["2", "2"], [0, 1], step=0, total_steps=1,
+        lengths=[1000, 5], config=SEED,
+    )  # fmt: skip
+    assert [r.length for r in res] == [pytest.approx(1.3), pytest.approx(400 * 1.3)]
+    assert res[0].score == pytest.approx(1.5)  # 1 word: L = 1, not L(1000 tokens) = 0.3
+    assert res[1].score == pytest.approx(-0.5 * 300 / 520)  # 400 words: a penalty softened by L(520)
+    paper = score_batch([F1.format("2")], ["2"], [0], step=0, total_steps=1, lengths=[1000], config=PAPER)
+    assert paper[0].length == 1000 and paper[0].score == pytest.approx(1.5 * 0.3)  # tokens as given
+
+
+def _result(fmt: int, correct: bool, length: float, score: float, **kw) -> RewardResult:
+    lf = kw.pop("length_factor", 1.0)
+    return RewardResult(score, fmt, correct, length, lf, kw.pop("term", 0.0), kw.pop("base", score), **kw)
+
+
+def test_summarize_key_set_and_values():
+    results = [
+        _result(1, True, 10, 1.5, term=0.5, diversity_bonus=0.0),
+        _result(1, False, 30, -0.5, term=-0.5, length_factor=0.5, grading_timed_out=True),
+        _result(3, True, 100, 1.2, term=0.0, base=1.0, diversity_bonus=0.2),
+        _result(0, False, 7, -1.0, valid_ground_truth=False),
+    ]
+    assert summarize(results) == {
+        "avr/malformed/share": 0.25,
+        "avr/answer/share": 0.5,
+        "avr/answer/accuracy": 0.5,
+        "avr/answer/mean_length": 20.0,
+        "avr/perception/share": 0.0,  # no format-2 rollout: a share, but no accuracy or length
+        "avr/full/share": 0.25,
+        "avr/full/accuracy": 1.0,
+        "avr/full/mean_length": 100.0,
+        "avr/accuracy": 0.5,
+        "avr/mean_score": pytest.approx(1.2 / 4),
+        "avr/mean_length_factor": pytest.approx(3.5 / 4),
+        "avr/mean_format_term": 0.0,
+        "avr/mean_base": pytest.approx(1.0 / 4),
+        "avr/mean_diversity_bonus": pytest.approx(0.05),
+        "avr/invalid_ground_truth": 1.0,
+        "avr/grading_timeouts": 1.0,
+    }
+    assert set(summarize(results, prefix="x/")) == {k.replace("avr/", "x/") for k in summarize(results)}
+    assert summarize([]) == {}
 
 
 RESPONSE = st.one_of(
@@ -200,14 +260,18 @@ RESPONSE = st.one_of(
 )
 
 
-@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 10,000 by default; benchmarks/mutation.py runs fewer, once per mutant
+FUZZ_EXAMPLES = int(os.environ.get("AVR_FUZZ_EXAMPLES", "10000"))
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(response=RESPONSE, gt=st.sampled_from(["B", "2", "0.5", "x^2", "red", ""]))
-def test_fuzz_random_responses_never_raise_and_stay_bounded(response, gt):
-    t0 = time.monotonic()
+def test_fuzz_random_responses_never_raise_and_stay_bounded(_math_worker, response, gt):
+    """No response raises or scores outside [-1, 1.5]. How long a call may take is grading's time
+    bound, tested in tests/test_grading.py against a runaway input; here a timed-out call is wrong."""
     r = score_response(
         response, gt, length=len(response), choices=["red", "blue"] if gt == "B" else None, config=PAPER
     )
-    assert time.monotonic() - t0 < 1.0
     assert r.format in (0, 1, 2, 3) and -1.0 <= r.score <= 1.5
 
 
@@ -233,3 +297,94 @@ def test_cpu_standin_logs_grading_timeouts(monkeypatch):
     )  # fmt: skip
     metrics = reward.pop_metrics()
     assert metrics["avr/grading_timeouts"] == 1.0 and metrics["avr/accuracy"] == 0.5
+
+
+def test_each_term_declares_how_it_is_logged():
+    """``_term`` runs when RewardResult is defined; called here so that what it declares is pinned."""
+    from dataclasses import MISSING
+
+    from avr.rl.reward import PER_SAMPLE_FIELDS, _term
+
+    f = _term("mean")
+    assert dict(f.metadata) == {"log": "mean", "per_sample": True, "key": None} and f.default is MISSING
+    g = _term("count", per_sample=False, key="k", default=0.0)
+    assert dict(g.metadata) == {"log": "count", "per_sample": False, "key": "k"} and g.default == 0.0
+    assert PER_SAMPLE_FIELDS == (
+        "format", "correct", "length", "length_factor", "format_term", "base", "valid_ground_truth",
+        "grading_timed_out",
+    )  # fmt: skip
+
+
+def test_a_result_as_a_dict_and_back_from_its_per_sample_fields():
+    r = _result(2, True, 12.0, 1.3, term=0.3, base=1.3, valid_ground_truth=False, grading_timed_out=True)
+    d = r.as_dict()
+    assert d == {
+        "score": 1.3, "format": 2, "correct": True, "length": 12.0, "length_factor": 1.0, "format_term": 0.3,
+        "base": 1.3, "diversity_bonus": 0.0, "valid_ground_truth": False, "grading_timed_out": True,
+    }  # fmt: skip
+    # as a reward manager reports it (numbers as strings or numpy scalars), plus the group's bonus
+    info = {
+        k: str(v) if isinstance(v, float) else v
+        for k, v in d.items()
+        if k not in ("score", "diversity_bonus")
+    }
+    back = RewardResult.from_per_sample(info, diversity_bonus=0.25)
+    assert back == RewardResult(1.55, 2, True, 12.0, 1.0, 0.3, 1.3, 0.25, False, True)
+    assert type(back.format) is int and type(back.length) is float
+    with pytest.raises(KeyError, match=r"reward info lacks \['base'\]"):
+        RewardResult.from_per_sample({k: v for k, v in info.items() if k != "base"})
+
+
+def test_the_default_preset_is_paper_and_a_bad_name_says_what_was_looked_for(tmp_path):
+    assert RewardConfig.load() == PAPER
+    with pytest.raises(FileNotFoundError, match=r"^reward config not found: .*nope\.yaml \(presets: .*paper"):
+        RewardConfig.load("nope")
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- 1\n")
+    with pytest.raises(ValueError, match=r"expected a mapping of reward config settings, got list"):
+        RewardConfig.load(listed)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"bonus": {1: 0.5, 2: 0.3}}, r"bonus needs entries for formats 1, 2 and 3, got \[1, 2\]"),
+        (
+            {"penalty": {1: 0, 2: 0, 3: 0, 4: 0}},
+            r"penalty needs entries for formats 1, 2 and 3, got \[1, 2, 3, 4\]",
+        ),
+        ({"length_unit": "chars"}, r"length_unit must be 'tokens' or 'words', got 'chars'"),
+        ({"length_threshold": 0}, r"length_threshold must be > 0 and length_floor in \[0, 1\]"),
+        ({"length_floor": 1.5}, r"length_threshold must be > 0 and length_floor in \[0, 1\]"),
+        ({"length_floor": -0.1}, r"length_threshold must be > 0 and length_floor in \[0, 1\]"),
+    ],
+)
+def test_a_config_that_cannot_be_a_reward_is_refused(data, message):
+    with pytest.raises(ValueError, match=rf"^reward config: {message}$"):
+        RewardConfig.from_dict(data)
+
+
+def test_table_keys_are_read_as_formats_and_the_bounds_are_inclusive():
+    cfg = RewardConfig.from_dict(
+        {"bonus": {"1": "0.5", "2": 0.25, "3": 0}, "length_threshold": 1, "length_floor": 0}
+    )
+    assert cfg.bonus == {1: 0.5, 2: 0.25, 3: 0.0} and type(cfg.bonus[3]) is float
+    assert RewardConfig.from_dict({"length_floor": 1.0}).length_floor == 1.0
+
+
+def test_edges_of_w_and_of_the_config():
+    assert diversity_weight(0, 1, PAPER) == pytest.approx(0.5)  # one step: the full weight at t = 0
+    assert diversity_weight(-1, 0, PAPER) == 0.0  # no horizon: never a division by zero
+    assert RewardConfig.from_dict({"length_unit": "words"}).length_unit == "words"
+    with pytest.raises(ValueError, match=r"^reward config: unknown key\(s\) \['nope'\]"):
+        RewardConfig.from_dict({"nope": 1})
+
+
+def test_the_grading_deadline_is_the_configs(monkeypatch):
+    import avr.rl.reward
+    from avr.grading import Grade
+
+    seen: list[float] = []
+    monkeypatch.setattr(avr.rl.reward, "grade", lambda *a, timeout, **k: seen.append(timeout) or Grade(True))
+    score_response(F1.format("2"), "2", length=1, config=RewardConfig.from_dict({"grading_timeout": 7.5}))
+    assert seen == [7.5]

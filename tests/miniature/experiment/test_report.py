@@ -1,0 +1,383 @@
+"""The experiment report's numbers against hand computation, on a hand-made run tree.
+
+The README's headline table comes from this code, so each figure is pinned: which run is
+always-reason (the SFT model with format 3 forced), the SFT model choosing freely, each arm, the
+token cuts overall and per level and their denominators, mean ± sd over seeds (the *sample* standard
+deviation: two seeds are a sample of what another seed would give), the targets and the ablations.
+
+The held-out set: four level-1 items (a0-a3) and four level-3 items (b0-b3). Each run below lists,
+per item, (format, correct, output tokens).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from avr.miniature.experiment.recipe import Arm, Experiment, mode_dir
+from avr.miniature.experiment.report import (
+    L1_MAX_GAIN,
+    L3_MIN_GAIN,
+    arm_summary,
+    headline_table,
+    levels_of,
+    precondition_table,
+    run_metrics,
+    targets_table,
+    training_by_level,
+    write_report,
+)
+
+L1 = ["a0", "a1", "a2", "a3"]
+L3 = ["b0", "b1", "b2", "b3"]
+T, F = True, False
+
+RUNS: dict[str, list[tuple[int, bool, int]]] = {
+    # level 1 items, then level 3 items
+    "sft-forced1": [(1, T, 2)] * 4 + [(1, T, 2), (1, F, 2), (1, F, 2), (1, F, 2)],
+    "sft-forced2": [(2, T, 6), (2, T, 6), (2, F, 6), (2, F, 6)] + [(2, T, 6)] + [(2, F, 6)] * 3,
+    # always-reason: L1 10 tokens, L3 14 tokens, overall 12 tokens, accuracy 7/8
+    "sft-forced3": [(3, T, 10)] * 4 + [(3, T, 14)] * 3 + [(3, F, 14)],
+    # the SFT model choosing freely: half of level 1 in format 1; overall 10 tokens, accuracy 7/8
+    "sft-adaptive": [(3, T, 10), (3, T, 10), (1, T, 2), (1, T, 2)] + [(3, T, 14)] * 3 + [(3, F, 14)],
+    # seed 0: accuracy 7/8, 8 tokens, L1 2 tokens all format 1, L3 all format 3
+    "fs_grpo-s0": [(1, T, 2)] * 4 + [(3, T, 14)] * 3 + [(3, F, 14)],
+    # seed 1: accuracy 6/8, 9.75 tokens, L1 4 tokens and 3/4 format 1, L3 3/4 format 3 and one malformed
+    "fs_grpo-s1": [(1, T, 2)] * 3 + [(3, T, 10), (3, T, 14), (3, T, 14), (3, F, 14), (0, F, 20)],
+    # the ablation: accuracy 6/8, 12 tokens, every item in format 3
+    "no_format-s0": [(3, T, 10)] * 4 + [(3, T, 14)] * 2 + [(3, F, 14)] * 2,
+}
+
+EXP = Experiment(
+    path=Path("digits.yaml"),
+    world="digits",
+    data={},
+    model={"size": "small"},
+    sft={},
+    grpo={},
+    eval={},
+    arms={"fs_grpo": Arm("fs_grpo", "paper", (0, 1)), "no_format": Arm("no_format", "no_format", (0,))},
+)
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _scored(run: str) -> list[dict[str, Any]]:
+    return [
+        {"id": i, "format": f, "correct": c, "tokens": t}
+        for i, (f, c, t) in zip(L1 + L3, RUNS[run], strict=True)
+    ]
+
+
+def write_tree(out: Path, runs: tuple[str, ...] = tuple(RUNS)) -> Path:
+    """The files the stages write: records, each run's scored.jsonl, one run's rollouts."""
+    rec = out / "data" / "records"
+    _jsonl(rec / "heldout.jsonl", [{"id": i, "level": 1} for i in L1] + [{"id": i, "level": 3} for i in L3])
+    _jsonl(rec / "rl.jsonl", [{"id": "p1", "level": 1}, {"id": "p3", "level": 3}])
+    for run in runs:
+        _jsonl(out / "eval" / run / "scored.jsonl", _scored(run))
+    rollouts = [
+        {"step": 1, "prompt_id": "p1", "format": 3, "correct": True},
+        {"step": 1, "prompt_id": "p1", "format": 1, "correct": False},
+        {"step": 1, "prompt_id": "p3", "format": 3, "correct": True},
+        {"step": 2, "prompt_id": "p1", "format": 1, "correct": True},
+        {"step": 2, "prompt_id": "p1", "format": 1, "correct": True},
+        {"step": 2, "prompt_id": "p1", "format": 0, "correct": False},
+        {"step": 2, "prompt_id": "p1", "format": 1, "correct": True},
+    ]
+    _jsonl(out / "grpo" / "fs_grpo-s0" / "rollouts.jsonl", rollouts)
+    return out
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "out")
+
+
+@pytest.fixture
+def plots(monkeypatch) -> dict[str, Any]:
+    """The two plots replaced by recorders (matplotlib takes seconds; the real ones are drawn in
+    ``test_the_plots_are_drawn``): what each was asked to draw."""
+    import avr.miniature.experiment.report as report
+
+    drawn: dict[str, Any] = {}
+
+    def accuracy_vs_tokens(points, path, **kw):
+        drawn["points"], drawn["accuracy_vs_tokens"] = points, kw
+        path.write_bytes(b"")
+        return path
+
+    def level_shares(curves, path):
+        drawn["curves"] = curves
+        path.write_bytes(b"")
+        return path
+
+    monkeypatch.setattr(report, "plot_accuracy_vs_tokens", accuracy_vs_tokens)
+    monkeypatch.setattr(report, "plot_level_shares", level_shares)
+    return drawn
+
+
+def _metrics(tree: Path, run: str) -> dict[str, Any]:
+    m = run_metrics(tree / "eval" / run, levels_of(tree / "data" / "records" / "heldout.jsonl"))
+    assert m is not None
+    return m
+
+
+def test_run_metrics_split_an_evaluation_by_level(tree):
+    m = _metrics(tree, "fs_grpo-s1")
+    assert set(m["levels"]) == {"1", "3"}
+    o, l1, l3 = m["overall"], m["levels"]["1"], m["levels"]["3"]
+    assert (o["n"], o["accuracy"], o["mean_tokens"], o["malformed_rate"]) == (8, 0.75, 9.75, 0.125)
+    assert (l1["n"], l1["accuracy"], l1["mean_tokens"]) == (4, 1.0, 4.0)
+    assert l1["formats"]["answer"]["share"] == 0.75 and l1["formats"]["full"]["share"] == 0.25
+    assert (l3["n"], l3["accuracy"], l3["mean_tokens"], l3["malformed_rate"]) == (4, 0.5, 15.5, 0.25)
+    assert run_metrics(tree / "eval" / "never-run", {}) is None
+
+
+def test_training_curves_per_step_and_level(tree):
+    levels = levels_of(tree / "data" / "records" / "rl.jsonl")
+    assert levels == {"p1": "1", "p3": "3"}
+    rows = training_by_level(tree / "grpo" / "fs_grpo-s0" / "rollouts.jsonl", levels)
+    assert rows == [
+        {"step": 1, "level": "1", "n": 2, "f1": 0.5, "f3": 0.5, "accuracy": 0.5},
+        {"step": 1, "level": "3", "n": 1, "f1": 0.0, "f3": 1.0, "accuracy": 1.0},
+        {"step": 2, "level": "1", "n": 4, "f1": 0.75, "f3": 0.0, "accuracy": 0.75},
+    ]
+
+
+def test_arm_summary_is_the_mean_and_the_sample_sd_over_seeds(tree):
+    s = arm_summary([_metrics(tree, "fs_grpo-s0"), _metrics(tree, "fs_grpo-s1")])
+    assert set(s) == {"acc", "tokens", "l1_tokens", "l1_f1", "l3_f3", "l3_acc"}
+    # two seeds a, b: mean (a + b) / 2, sample sd |a - b| / sqrt(2) (the population sd would be |a - b| / 2)
+    expected = {
+        "acc": (0.875, 0.75),
+        "tokens": (8.0, 9.75),
+        "l1_tokens": (2.0, 4.0),
+        "l1_f1": (1.0, 0.75),
+        "l3_f3": (1.0, 0.75),
+        "l3_acc": (0.75, 0.5),
+    }
+    for key, (a, b) in expected.items():
+        assert s[key] == (pytest.approx((a + b) / 2), pytest.approx(abs(a - b) / math.sqrt(2))), key
+    # three seeds: sum of squares over n - 1
+    three = arm_summary([_metrics(tree, r) for r in ("fs_grpo-s0", "fs_grpo-s1", "no_format-s0")])
+    # (0.875, 0.75, 0.75): mean 19/24, deviations 1/12, -1/24, -1/24
+    assert three["acc"] == (pytest.approx(19 / 24), pytest.approx(math.sqrt(((1 / 12) ** 2 + 2 / 24**2) / 2)))
+    # one seed: no spread to speak of
+    assert arm_summary([_metrics(tree, "fs_grpo-s0")])["tokens"] == (8.0, 0.0)
+
+
+def test_the_precondition_compares_forced_3_with_forced_1_per_level(tree):
+    base = {m: _metrics(tree, mode_dir(m)) for m in ("forced:1", "forced:2", "forced:3", "adaptive")}
+    text, verdict = precondition_table(base)
+    assert text.splitlines()[2:4] == [
+        "| 1 | 4 | 100.0 (2.0) | 50.0 (6.0) | 100.0 (10.0) | 100.0 (6.0) |",
+        "| 3 | 4 | 25.0 (2.0) | 25.0 (6.0) | 75.0 (14.0) | 75.0 (14.0) |",
+    ]
+    assert verdict == {"gain": {"1": 0.0, "3": 0.5}, "holds": True}
+    assert "level 1, forced:3 - forced:1 = 0.0 points (must be <= 3): **holds**" in text
+    assert "level 3, forced:3 - forced:1 = 50.0 points (must be >= 20): **holds**" in text
+    # swapped, level 1 gains 50 points from reasoning and level 3 nothing: both halves fail
+    text, swapped = precondition_table({"forced:1": base["forced:3"], "forced:3": base["forced:1"]})
+    assert swapped == {"gain": {"1": 0.0, "3": -0.5}, "holds": False}
+    assert "level 3, forced:3 - forced:1 = -50.0 points (must be >= 20): **fails**." in text
+    text, none = precondition_table({"forced:3": base["forced:3"]})  # forced:1 not evaluated: no verdict
+    assert none == {"gain": {}, "holds": False}
+    assert "level 1, forced:3 - forced:1 = - points (must be <= 3): **fails**" in text
+
+
+@pytest.mark.parametrize(
+    "l1_gain, l3_gain, holds",
+    [
+        (L1_MAX_GAIN, L3_MIN_GAIN, True),  # both exactly at their bound
+        (0.0, 0.5, True),
+        (L1_MAX_GAIN + 0.01, 0.5, False),
+        (0.0, L3_MIN_GAIN - 0.01, False),
+    ],
+)
+def test_the_precondition_bounds_are_inclusive(l1_gain, l3_gain, holds):
+    def run(acc1: float, acc3: float) -> dict[str, Any]:
+        return {"levels": {"1": {"n": 100, "accuracy": acc1, "mean_tokens": 1.0},
+                           "3": {"n": 100, "accuracy": acc3, "mean_tokens": 1.0}}}  # fmt: skip
+
+    # accuracies as counts over 100 items give differences like 0.7 - 0.5 = 0.19999999999999996
+    _, verdict = precondition_table(
+        {"forced:1": run(0.5, 0.5), "forced:3": run(0.5 + l1_gain, 0.5 + l3_gain)}
+    )
+    assert verdict["holds"] is holds
+
+
+def test_the_headline_table(tree):
+    ref, sft = _metrics(tree, "sft-forced3"), _metrics(tree, "sft-adaptive")
+    arms = {
+        "fs_grpo": {r: _metrics(tree, r) for r in ("fs_grpo-s0", "fs_grpo-s1")},
+        "no_format": {"no_format-s0": _metrics(tree, "no_format-s0")},
+    }
+    lines = headline_table(ref, sft, arms).splitlines()
+    assert lines[0].startswith("| held-out items (4 read-offs + 4 sums/differences) | accuracy % | tokens |")
+    assert lines[2:] == [
+        "| always-reason (the SFT model, format 3 forced) | 87.5 | 12.0 | same | 0% | 100% |",
+        # 10 tokens against 12: -17%; half of level 1 in format 1
+        "| the SFT model, choosing freely | 87.5 | 10.0 | -17% | 50% | 100% |",
+        # accuracy (0.875, 0.75): 81.25 ± 8.84; tokens (8, 9.75): 8.875 ± 1.24, -26% of 12;
+        # level-1 format-1 share (1, 0.75) and level-3 format-3 share (1, 0.75): 87.5 ± 17.7
+        "| FS-GRPO, choosing freely (2 seeds, mean ± sd) | 81.2 ± 8.8 | 8.9 ± 1.2 | -26% | 88 ± 18% | 88 ± 18% |",
+        "| FS-GRPO without format shaping | 75.0 | 12.0 | same | 0% | 100% |",
+    ]
+    # no arm evaluated yet, no SFT free run: always-reason alone
+    assert headline_table(ref, None, {}).splitlines()[2:] == [lines[2]]
+
+
+def test_a_row_for_a_run_that_lacks_a_level(tree):
+    from avr.miniature.experiment.report import _row
+
+    m = _metrics(tree, "fs_grpo-s0")
+    only_level_1 = {"overall": m["levels"]["1"], "levels": {"1": m["levels"]["1"]}}
+    # no level 3: its cells are "-" and 0.0 tokens; no reference: no cut
+    assert _row("r", only_level_1, None) == (
+        "| r | 100.0 | 2.0 | - | 100.0 | 2.0 | 100.0 | - | 0.0 | - | 0.0 |"
+    )
+    no_level_1 = {"overall": m["levels"]["3"], "levels": {"3": m["levels"]["3"]}}
+    assert _row("r", no_level_1, m).split(" | ")[4:7] == ["-", "0.0", "-"]
+
+
+def test_the_targets_table_cuts_level_1_against_always_reasons_level_1(tree):
+    ref = _metrics(tree, "sft-forced3")
+    main = arm_summary([_metrics(tree, "fs_grpo-s0"), _metrics(tree, "fs_grpo-s1")])
+    lines = targets_table(ref, main, 1 / 3).splitlines()
+    assert lines[2:] == [
+        "| overall accuracy within 2 points of always-reason | -6.2 points | **no** |",
+        # level 1: mean 3 tokens against always-reason's 10 at level 1 (not its 12 overall)
+        "| level 1: at least 60% fewer tokens than always-reason | 70.0% fewer | yes |",
+        "| level 3: format 3 kept (share >= 80%) | 87.5% | yes |",
+        "| overall token cut vs always-reason (ideal for this mix: 33.3%) | 26.0% | - |",
+    ]
+    better = {**main, "acc": (0.89, 0.0), "l1_tokens": (4.1, 0.0), "l3_f3": (0.79, 0.0)}
+    assert [
+        line.rsplit("|", 2)[1].strip() for line in targets_table(ref, better, None).splitlines()[2:5]
+    ] == [
+        "yes",  # above always-reason counts as within
+        "**no**",  # 59% fewer
+        "**no**",
+    ]
+    # the bounds, met exactly: 2 points under always-reason's 87.5%, 60% fewer than its 10 tokens
+    exact = targets_table(ref, {**main, "acc": (0.855, 0.0), "l1_tokens": (4.0, 0.0)}, None).splitlines()
+    assert exact[2].endswith("| -2.0 points | yes |") and exact[3].endswith("| 60.0% fewer | yes |")
+    under = targets_table(ref, {**main, "acc": (0.8549, 0.0)}, None).splitlines()
+    assert under[2].endswith("| -2.0 points | **no** |")
+    assert (
+        targets_table(ref, main, None).splitlines()[-1]
+        == "| overall token cut vs always-reason | 26.0% | - |"
+    )
+
+
+def test_the_report_takes_forced_3_as_always_reason(tree, plots):
+    path = write_report(EXP, tree, {"machine": "test machine", "stages": {"sft": 60.0, "grpo": 30.4}})
+    text = path.read_text()
+    lines = text.splitlines()
+
+    def after(title: str, n: int) -> list[str]:
+        i = lines.index(title)
+        return lines[i : i + n]
+
+    assert "Recipe `digits.yaml`; world `digits`; model `small` Qwen3-VL" in text
+    assert "Machine: test machine." in text
+    head = after("## Headline", 8)
+    assert head[4] == "| always-reason (the SFT model, format 3 forced) | 87.5 | 12.0 | same | 0% | 100% |"
+    assert head[5] == "| the SFT model, choosing freely | 87.5 | 10.0 | -17% | 50% | 100% |"
+    table = after("## Against always-reason", 7)[4:]
+    assert table == [
+        "| SFT, forced:3 (always-reason) | 87.5 | 12.0 | 0.0 | 100.0 | 10.0 | 0.0 | 75.0 | 14.0 | 100.0 | 0.0 |",
+        "| SFT, choosing freely | 87.5 | 10.0 | 16.7 | 100.0 | 6.0 | 50.0 | 75.0 | 14.0 | 100.0 | 0.0 |",
+        "| FS-GRPO, choosing freely (fs_grpo-s0) | 87.5 | 8.0 | 33.3 | 100.0 | 2.0 | 100.0 | 75.0 | 14.0 | 100.0 | 0.0 |",
+    ]
+    assert (
+        "| FS-GRPO, choosing freely (fs_grpo-s1) | 75.0 | 9.8 | 18.8 | 100.0 | 4.0 | 75.0 | 50.0 | 15.5 | 75.0 | 12.5 |"
+        in lines
+    )
+    assert (
+        "FS-GRPO over 2 seed(s): accuracy 81.2 ± 8.8 %, tokens 8.9 ± 1.2, level-1 format-1 share "
+        "87.5 ± 17.7 %, level-3 format-3 share 87.5 ± 17.7 % (mean ± sd)."
+    ) in lines
+    # the ideal cut: format 1 at level 1 (forced:1, 2 tokens) and always-reason at level 3 (14 tokens),
+    # (4 x 2 + 4 x 14) / 8 = 8 tokens against 12
+    assert "| overall token cut vs always-reason (ideal for this mix: 33.3%) | 26.0% | - |" in lines
+    ablations = after("## Ablations", 9)[6:]
+    assert ablations == [
+        "| fs_grpo (fs_grpo-s0, reward `paper`) | 87.5 | 8.0 | 33.3 | 100.0 | 2.0 | 100.0 | 75.0 | 14.0 | 100.0 | 0.0 |",
+        "| fs_grpo (fs_grpo-s1, reward `paper`) | 75.0 | 9.8 | 18.8 | 100.0 | 4.0 | 75.0 | 50.0 | 15.5 | 75.0 | 12.5 |",
+        "| no_format (no_format-s0, reward `no_format`) | 75.0 | 12.0 | 0.0 | 100.0 | 10.0 | 0.0 | 50.0 | 14.0 | 100.0 | 0.0 |",
+    ]
+    assert after("## Wall time", 7)[4:] == [
+        "| sft | 60 |",
+        "| grpo | 30 |",
+        "| **total** | **90** (1.5 min) |",
+    ]
+    # the accuracy-vs-tokens plot: the three SFT points and every run, by name
+    assert list(plots["points"]) == [
+        "SFT forced:3 (always-reason)", "SFT adaptive", "SFT forced:1", "fs_grpo-s0", "fs_grpo-s1", "no_format-s0",
+    ]  # fmt: skip
+    assert plots["points"]["SFT forced:3 (always-reason)"]["overall"]["mean_tokens"] == 12.0
+    assert plots["points"]["no_format-s0"]["overall"]["accuracy"] == 0.75
+    assert plots["accuracy_vs_tokens"] == {
+        "per_benchmark": False,
+        "xlabel": "mean output tokens per held-out item",
+    }
+    assert list(plots["curves"]) == ["fs_grpo-s0"] and len(plots["curves"]["fs_grpo-s0"]) == 3
+    assert "- [fs_grpo-s0](grpo/fs_grpo-s0/training_curves.png)" in lines
+    results = json.loads((tree / "results.json").read_text())
+    assert results["precondition"] == {"gain": {"1": 0.0, "3": 0.5}, "holds": True}
+    assert results["baselines"]["forced:3"]["overall"]["mean_tokens"] == 12.0
+    assert sorted(results["arms"]) == ["fs_grpo", "no_format"] and list(results["curves"]) == ["fs_grpo-s0"]
+
+
+def test_the_whole_report_is_the_expected_text(tree, plots):
+    """Every line of report.md for the hand-made tree, prose and layout included (the figures in it
+    are the ones computed by hand above). A deliberate change to the report updates
+    expected_report.md beside this file."""
+    path = write_report(EXP, tree, {"machine": "test machine", "stages": {"sft": 600.0, "grpo": 30.4}})
+    assert path.read_text() == (Path(__file__).parent / "expected_report.md").read_text()
+
+
+def test_a_report_without_forced_1_or_the_main_arm(tmp_path, plots):
+    """forced:1 and adaptive not evaluated, no FS-GRPO run yet: no ideal cut, no targets, no crash."""
+    out = write_tree(tmp_path / "out", runs=("sft-forced3", "no_format-s0"))
+    lines = write_report(EXP, out, {}).read_text().splitlines()
+    assert "### Targets" not in lines and "| the SFT model, choosing freely" not in "\n".join(lines)
+    i = lines.index("## Headline")
+    assert lines[i + 4 :][:2] == [
+        "| always-reason (the SFT model, format 3 forced) | 87.5 | 12.0 | same | 0% | 100% |",
+        "| FS-GRPO without format shaping | 75.0 | 12.0 | same | 0% | 100% |",
+    ]
+    assert lines[lines.index("## Against always-reason") + 4 :][:2] == [
+        "| SFT, forced:3 (always-reason) | 87.5 | 12.0 | 0.0 | 100.0 | 10.0 | 0.0 | 75.0 | 14.0 | 100.0 | 0.0 |",
+        "## Ablations",  # no FS-GRPO row and no summary between the table and the next section
+    ]
+    assert list(plots["points"]) == ["SFT forced:3 (always-reason)", "no_format-s0"]
+
+
+def test_a_report_before_any_evaluation_says_so(tmp_path, plots):
+    out = write_tree(tmp_path / "out", runs=())
+    text = write_report(EXP, out, {"sft_checkpoint": "ckpt/sft"}).read_text()
+    assert "Stage 1 was not run here: the SFT model is the checkpoint `ckpt/sft`." in text
+    assert "(not evaluated yet)" in text and "## Headline" not in text and "## Wall time" not in text
+    assert json.loads((out / "results.json").read_text())["precondition"] == {"holds": False}
+    with pytest.raises(
+        FileNotFoundError, match=r"records/heldout\.jsonl: nothing to report; run the experiment"
+    ):
+        write_report(EXP, tmp_path / "empty", {})
+    assert plots["points"] == {}
+
+
+def test_the_plots_are_drawn(tree):
+    write_report(EXP, tree, {})
+    for png in ("accuracy_vs_tokens.png", "format_share_per_level.png"):
+        assert (tree / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
