@@ -1,11 +1,12 @@
 """Stage 2 for real: verl's own FS-GRPO loop on this CPU, through ``train-fs-grpo.sh --cpu``.
 
-One run, shared by the assertions below (each start of verl costs ~1 minute of Ray and process start-up
-on 2 cores): T = 3 steps from the committed SFT checkpoint (avr/assets/digits_sft) at world size 2 (two
+One run under the recipes' trainer (RayPPOTrainer, ``trainer.use_v1=false``), shared by most assertions
+below (each start of verl costs ~1 minute of Ray and process start-up on 2 cores): T = 3 steps from the committed SFT checkpoint (avr/assets/digits_sft) at world size 2 (two
 FSDP2 ranks over gloo, two rollout replicas), killed (SIGKILL to its whole process group) once step 1's
 checkpoint is on disk, then started again: it resumes at step 2. Its steps show the bonus in verl's own
 scores (the smoke check), the last one validates; its last checkpoint (two shards) is merged to HF
-and evaluated.
+and evaluated. A second, shorter run (world size 1, 3 steps) checks the group bonus under verl
+0.9.1's v1 trainer, where the fs_grpo trainer mode carries it.
 
 Not the tiny random model of the other tests: its groups never mix two valid formats, so its bonus is
 always 0 and the smoke check could not tell a working bonus from a missing one. The checkpoint is as
@@ -202,3 +203,38 @@ def test_the_checkpoint_merges_to_hf_and_avr_eval_runs_on_it(resumed, digits, en
     assert metrics["overall"]["n"] == 4
     preds = [json.loads(x) for x in (tmp_path / "eval" / "predictions.jsonl").read_text().splitlines()]
     assert all(p["tokens"] > 0 for p in preds)
+
+
+@pytest.fixture(scope="module")
+def v1_trainer(tmp_path_factory, digits, env) -> dict[str, Path]:
+    """The same recipe under verl 0.9.1's other trainer, the v1 trainer (``trainer.use_v1=true``, verl's
+    default, which upstream is deleting): T = 3 steps at world size 1, no checkpoint, no validation.
+    There the fs_grpo trainer mode adds the group bonus; avr's agent-loop manager hands over verl's own."""
+    root = tmp_path_factory.mktemp("fs_grpo_v1")
+    metrics = root / "metrics.jsonl"
+    extra = ("trainer.use_v1=true", f"trainer.total_training_steps={STEPS}", "trainer.save_freq=-1",
+             "trainer.test_freq=-1")  # fmt: skip
+    _run(_train(SFT, digits["rl"], root / "ckpt", *extra), _env(env, metrics), root / "train.log")
+    return {"root": root, "metrics": metrics}
+
+
+def test_the_default_trainer_is_ray_ppo_trainer_whose_manager_reports_under_timing(resumed):
+    raw = [json.loads(x) for x in resumed["first"].read_text().splitlines()]
+    # RayPPOTrainer logs what a rollout manager reports under timing_s/; read_steps lifts them to avr/*
+    assert "timing_s/avr/diversity_weight" in raw[0]["data"] and "avr/diversity_weight" not in raw[0]["data"]
+
+
+def test_under_the_v1_trainer_the_trainer_mode_puts_the_bonus_into_verls_scores(v1_trainer):
+    raw = [json.loads(x) for x in v1_trainer["metrics"].read_text().splitlines()]
+    assert all("avr/diversity_weight" in r["data"] for r in raw), raw[0][
+        "data"
+    ]  # the trainer mode's own keys
+    steps = _training_steps(v1_trainer["metrics"])
+    assert [s["step"] for s in steps] == [1, 2, 3]
+    lines, problems = check_steps(steps)  # score = base + bonus each step; a bonus while w(t) > 0
+    print("\n" + "\n".join(lines))
+    assert not problems, problems
+    config = RewardConfig.load("paper")
+    for s in steps:
+        assert all(k in s["data"] for k in AVR_KEYS), [k for k in AVR_KEYS if k not in s["data"]]
+        assert s["data"]["avr/diversity_weight"] == pytest.approx(diversity_weight(s["step"], STEPS, config))
