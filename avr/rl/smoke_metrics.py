@@ -84,16 +84,66 @@ def read_steps(path: Path) -> list[dict]:
     return rows
 
 
+def check_schedule(
+    steps: list[dict],
+    expected_steps: list[int],
+    total_steps: int,
+    config_path: str | Path,
+    *,
+    tol: float = 1e-6,
+) -> tuple[list[str], list[str]]:
+    """(report lines, problems): the logged training steps are ``expected_steps``, each with the w(t) of the
+    run's reward config at horizon ``total_steps``. After a kill and a resume this shows that the step
+    counter and the decay went on where the checkpoint left them, not from step 1 again."""
+    from avr.rl.reward import RewardConfig, diversity_weight
+
+    config = RewardConfig.load(config_path)
+    train = [s for s in steps if "avr/diversity_weight" in s.get("data", {})]
+    logged = [int(s["step"]) for s in train]
+    problems = (
+        [] if logged == expected_steps else [f"training steps logged {logged}, expected {expected_steps}"]
+    )
+    lines = []
+    for s in train:
+        step, w = int(s["step"]), float(s["data"]["avr/diversity_weight"])
+        want = diversity_weight(step, total_steps, config)
+        lines.append(f"step {step}: w(t) {w:.4f}, expected w({step}) = {want:.4f} at T = {total_steps}")
+        if abs(w - want) > tol:
+            problems.append(
+                f"step {step}: w(t) = {w:.6f}, expected {want:.6f}: the schedule did not continue"
+            )
+    return lines, problems
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m avr.rl.smoke_metrics METRICS_JSONL", file=sys.stderr)
-        return 2
-    path = Path(args[0])
-    if not path.is_file():
-        print(f"smoke_metrics: {path}: no metrics file (did verl's file logger run?)", file=sys.stderr)
-        return 1
-    lines, problems = check_steps(read_steps(path))
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        prog="python -m avr.rl.smoke_metrics",
+        description="Check verl's file-logger metrics: score = base + bonus on every step, a bonus while "
+        "w(t) > 0; with --steps, also which steps were logged and their w(t) (a killed and resumed run: "
+        "pass each part's file in order).",
+    )
+    ap.add_argument("metrics", nargs="+", type=Path, help="VERL_FILE_LOGGER_PATH file(s), in run order")
+    ap.add_argument("--steps", help="the training steps the files must hold, e.g. 1,2,3")
+    ap.add_argument("--total-steps", type=int, help="T, the run's horizon (with --steps)")
+    ap.add_argument(
+        "--reward-config", default="paper", help="the run's avr_reward_config.yaml (with --steps)"
+    )
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    steps = []
+    for path in args.metrics:
+        if not path.is_file():
+            print(f"smoke_metrics: {path}: no metrics file (did verl's file logger run?)", file=sys.stderr)
+            return 1
+        steps += read_steps(path)
+    lines, problems = check_steps(steps)
+    if args.steps:
+        if args.total_steps is None:
+            ap.error("--steps needs --total-steps")
+        wanted = [int(x) for x in args.steps.split(",") if x.strip()]
+        more_lines, more = check_schedule(steps, wanted, args.total_steps, args.reward_config)
+        lines, problems = lines + more_lines, problems + more
     for line in lines:
         print(f"smoke_metrics: {line}")
     for p in problems:

@@ -124,7 +124,7 @@ def resolved(tmp_path_factory, env):
     r = _run(
         [
             "--dry-run",
-            "--sft-model",
+            "--sft_model",  # the old spelling: still accepted, with a note (test below)
             str(out / "sft"),
             "--data-dir",
             str(out / "rl"),
@@ -138,6 +138,12 @@ def resolved(tmp_path_factory, env):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     return yaml.safe_load(r.stdout), out, r.stderr
+
+
+def test_the_old_flag_spelling_still_works_with_a_note(resolved):
+    cfg, out, stderr = resolved
+    assert "train-fs-grpo: note: --sft_model is deprecated, use --sft-model" in stderr
+    assert cfg["actor_rollout_ref"]["model"]["path"] == str(out / "sft")
 
 
 def test_dry_run_prints_the_paper_values(resolved):

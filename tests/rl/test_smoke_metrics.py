@@ -78,3 +78,38 @@ def test_ray_ppo_trainers_timing_prefix_is_read_as_the_same_figures(tmp_path):
     assert steps[0]["data"]["avr/mean_diversity_bonus"] == 0.08
     lines, problems = check_steps(steps)
     assert problems == [] and len(lines) == 2
+
+
+def _write(path, rows):
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_a_resumed_run_continues_the_step_counter_and_w(tmp_path):
+    """Killed after step 1, resumed to T = 3: each file holds its part; w follows the paper preset's
+    cosine, w(t) = 0.5 * 0.5 * (1 + cos(pi t / 3)): 0.375, 0.125, 0.0."""
+    from avr.rl.smoke_metrics import main
+
+    first = _write(tmp_path / "m1.jsonl", [_step(1, 0.375, 0.6, 0.08)])
+    second = _write(tmp_path / "m2.jsonl", [_step(2, 0.125, 0.7, 0.01), _step(3, 0.0, 0.8, 0.0)])
+    args = [str(first), str(second), "--steps", "1,2,3", "--total-steps", "3"]
+    assert main(args) == 0
+    # a restart from step 1 (a lost checkpoint) logs step 1 twice and w from the top again
+    restarted = _write(tmp_path / "m3.jsonl", [_step(1, 0.375, 0.6, 0.08), _step(2, 0.125, 0.7, 0.01)])
+    assert main([str(first), str(restarted), "--steps", "1,2,3", "--total-steps", "3"]) == 1
+    # a resume that lost T (w computed against another horizon) is caught by the values
+    wrong_t = _write(tmp_path / "m4.jsonl", [_step(2, 0.25, 0.7, 0.01), _step(3, 0.067, 0.8, 0.01)])
+    assert main([str(first), str(wrong_t), "--steps", "1,2,3", "--total-steps", "3"]) == 1
+
+
+def test_the_schedule_names_the_step_that_went_wrong(tmp_path):
+    from avr.rl.smoke_metrics import check_schedule
+
+    steps = [_step(1, 0.375, 0.6, 0.08), _step(2, 0.2, 0.7, 0.01)]
+    lines, problems = check_schedule(steps, [1, 2], 3, "paper")
+    assert lines[0] == "step 1: w(t) 0.3750, expected w(1) = 0.3750 at T = 3"
+    assert problems == ["step 2: w(t) = 0.200000, expected 0.125000: the schedule did not continue"]
+    _, problems = check_schedule(steps[:1], [1, 2], 3, "paper")
+    assert problems == ["training steps logged [1], expected [1, 2]"]

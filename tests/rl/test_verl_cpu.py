@@ -1,12 +1,14 @@
 """Stage 2 for real: verl's own FS-GRPO loop on this CPU, through ``train-fs-grpo.sh --cpu``.
 
-One run under the recipes' trainer (RayPPOTrainer, ``trainer.use_v1=false``), shared by most assertions
-below (each start of verl costs ~1 minute of Ray and process start-up on 2 cores): T = 3 steps from the committed SFT checkpoint (avr/assets/digits_sft) at world size 2 (two
-FSDP2 ranks over gloo, two rollout replicas), killed (SIGKILL to its whole process group) once step 1's
-checkpoint is on disk, then started again: it resumes at step 2. Its steps show the bonus in verl's own
-scores (the smoke check), the last one validates; its last checkpoint (two shards) is merged to HF
-and evaluated. A second, shorter run (world size 1, 3 steps) checks the group bonus under verl
-0.9.1's v1 trainer, where the fs_grpo trainer mode carries it.
+One run of ``scripts/gpu_smoke.sh --multi --cpu`` (the first GPU run's smoke sequence, on the CPU backend),
+under the recipes' trainer (RayPPOTrainer, ``trainer.use_v1=false``), shared by most assertions below
+(each start of verl costs ~1 minute of Ray and process start-up on 2 cores): T = 3 steps from the
+committed SFT checkpoint (avr/assets/digits_sft) at world size 2 (two FSDP2 ranks over gloo, two rollout
+replicas), killed (SIGKILL to its whole process group) once step 1's checkpoint is on disk, then started
+again: it resumes at step 2. Its steps show the bonus in verl's own scores (the smoke check), steps 2
+and 3 validate; its last checkpoint (two shards) is merged to HF and evaluated. A second, shorter run
+(world size 1, 3 steps) checks the group bonus under verl 0.9.1's v1 trainer, where the fs_grpo
+trainer mode carries it.
 
 Not the tiny random model of the other tests: its groups never mix two valid formats, so its bonus is
 always 0 and the smoke check could not tell a working bonus from a missing one. The checkpoint is as
@@ -17,10 +19,7 @@ digits world, generated here.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def digits(tmp_path_factory) -> dict[str, Path]:
     return {"rl": root / "rl", "heldout": held}
 
 
-def _train(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
+def _train(model: Path, data: Path, out: Path, *extra: str) -> list[str]:  # the v1 run
     return [
         "bash", str(REPO / "train-fs-grpo.sh"), "--cpu", "--recipe", "cpu_tiny",
         "--sft-model", str(model), "--data-dir", str(data), "--output-dir", str(out),
@@ -78,58 +77,28 @@ def _run(cmd: list[str], env: dict[str, str], log: Path) -> None:
     assert r.returncode == 0, f"verl run failed (log: {log}):\n{(r.stdout + r.stderr)[-4000:]}"
 
 
-def _logged_steps(metrics: Path) -> set[int]:
-    """Steps verl's file logger has written (unbuffered; a line still being written is skipped)."""
-    steps = set()
-    for line in metrics.read_text().splitlines() if metrics.is_file() else []:
-        try:
-            steps.add(int(json.loads(line)["step"]))
-        except (ValueError, KeyError):
-            continue
-    return steps
-
-
-def _run_until_checkpoint(
-    cmd: list[str], env: dict[str, str], log: Path, ckpt: Path, metrics: Path, step: int
-) -> None:
-    """Start the run; SIGKILL its whole process group once step ``step`` is checkpointed and logged."""
-    latest = ckpt / "latest_checkpointed_iteration.txt"  # verl writes it after the checkpoint
-    with log.open("w") as f:
-        p = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + RUN_TIMEOUT
-        try:
-            while not (
-                latest.is_file()
-                and latest.read_text().strip() == str(step)
-                and step in _logged_steps(metrics)
-            ):
-                assert p.poll() is None, f"the run ended before its step-{step} checkpoint (log: {log})"
-                assert time.monotonic() < deadline, (
-                    f"no step-{step} checkpoint in {RUN_TIMEOUT} s (log: {log})"
-                )
-                time.sleep(0.2)
-        finally:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-
-
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory, digits, env) -> dict[str, Path]:
-    """The run: killed after step 1's checkpoint, then resumed to step 3."""
+    """scripts/gpu_smoke.sh --multi on the CPU backend, the first GPU run's sequence: killed after step
+    1's checkpoint, resumed to step 3, checked, merged and evaluated."""
     root = tmp_path_factory.mktemp("fs_grpo")
-    ckpt = root / "ckpt"
-    extra = ("--gpus", str(WORKERS), f"trainer.total_training_steps={STEPS}", "trainer.save_freq=1",
-             f"trainer.test_freq={STEPS}")  # fmt: skip
-    first, second = root / "metrics_1.jsonl", root / "metrics_2.jsonl"
+    cmd = [
+        "bash", str(REPO / "scripts/gpu_smoke.sh"), "--multi", "--cpu", "--gpus", str(WORKERS),
+        "--out", str(root), "--eval", f"digits={digits['heldout']}",
+        "--eval-args", "--max-new-tokens 48 --min-pixels 8192 --max-pixels 8192",
+        str(SFT), str(digits["rl"]),
+    ]  # fmt: skip
     t0 = time.monotonic()
-    _run_until_checkpoint(
-        _train(SFT, digits["rl"], ckpt, *extra), _env(env, first), root / "train_1.log", ckpt, first, 1
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3 * RUN_TIMEOUT)
+    (root / "smoke.log").write_text(r.stdout + r.stderr)
+    assert r.returncode == 0, (
+        f"gpu_smoke.sh --multi --cpu failed (logs in {root}):\n{(r.stdout + r.stderr)[-4000:]}"
     )
-    t1 = time.monotonic()
-    _run(_train(SFT, digits["rl"], ckpt, *extra), _env(env, second), root / "train_2.log")
-    print(f"\nverl run to step 1's checkpoint, killed: {t1 - t0:.0f} s; resumed to step {STEPS}: "
-          f"{time.monotonic() - t1:.0f} s")  # fmt: skip
-    return {"root": root, "ckpt": ckpt, "first": first, "second": second}
+    print(f"\ngpu_smoke.sh --multi --cpu: {time.monotonic() - t0:.0f} s")
+    return {
+        "root": root, "ckpt": root / "ckpt", "first": root / "metrics_1.jsonl",
+        "second": root / "metrics_2.jsonl", "out": r.stdout,
+    }  # fmt: skip
 
 
 def _training_steps(path: Path) -> list[dict]:
@@ -177,32 +146,19 @@ def test_a_killed_run_resumes_at_its_checkpoint_and_w_continues(resumed):
     assert "hf rollout replica 1: on the weights of step 2" in log
 
 
-def test_the_checkpoint_merges_to_hf_and_avr_eval_runs_on_it(resumed, digits, env, tmp_path):
-    r = subprocess.run(
-        ["bash", str(REPO / "scripts/merge_checkpoint.sh"), str(resumed["ckpt"])],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
+def test_the_checkpoint_merges_to_hf_and_avr_eval_runs_on_it(resumed):
     actor = resumed["ckpt"] / f"global_step_{STEPS}" / "actor"
     assert sorted(p.name for p in actor.glob("model_world_size_*")) == [
         f"model_world_size_{WORKERS}_rank_{r}.pt" for r in range(WORKERS)
     ]
     merged = resumed["ckpt"] / f"global_step_{STEPS}" / "actor_hf"
-    assert f"merge_checkpoint: {merged} loads: Qwen3VLForConditionalGeneration" in r.stdout
-    r = subprocess.run(
-        [sys.executable, "-m", "avr.cli", "eval", "--model", str(merged),
-         "--benchmarks", f"digits={digits['heldout']}", "--out", str(tmp_path / "eval"),
-         "--max-new-tokens", "48", "--min-pixels", "8192", "--max-pixels", "8192"],
-        capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr[-3000:]
-    print("\n" + r.stdout[-1500:])
-    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert f"merge_checkpoint: {merged} loads: Qwen3VLForConditionalGeneration" in resumed["out"]
+    assert "gpu_smoke: OK: killed at step 1, resumed to step 3" in resumed["out"]
+    print("\n" + resumed["out"][resumed["out"].index("| benchmark |") :][:1500])
+    metrics = json.loads((resumed["root"] / "eval" / "metrics.json").read_text())
     assert metrics["overall"]["n"] == 4
-    preds = [json.loads(x) for x in (tmp_path / "eval" / "predictions.jsonl").read_text().splitlines()]
-    assert all(p["tokens"] > 0 for p in preds)
+    lines = (resumed["root"] / "eval" / "predictions.jsonl").read_text().splitlines()
+    assert all(json.loads(x)["tokens"] > 0 for x in lines)
 
 
 @pytest.fixture(scope="module")
