@@ -49,6 +49,15 @@ def run_metrics(eval_dir: Path, levels: dict[str, str]) -> dict[str, Any] | None
     return {"overall": block(rows), "levels": {lv: block(by[lv]) for lv in sorted(by)}}
 
 
+ENGINE_LINES = {
+    "standin": "Stage 2 runs through the **CPU stand-in** (TRL GRPOTrainer with `avr.rl.reward`, the same parquet "
+    "and reward as the verl recipe); `--engine verl` runs verl's own loop instead.",
+    "verl": "Stage 2 runs on **verl's own GRPO loop** on the CPU backend (`train-fs-grpo.sh --cpu`: FSDP2 over "
+    "gloo, the HF rollout replica, `adaptive_reward` and the group bonus), each run's last checkpoint merged "
+    "to Hugging Face (`scripts/merge_checkpoint.sh`) and evaluated.",
+}
+
+
 def training_by_level(rollouts: Path, levels: dict[str, str]) -> list[dict[str, Any]]:
     """Per step and level: the share of each format and the accuracy among that level's rollouts."""
     per: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
@@ -262,8 +271,7 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
             if summary.get("sft_checkpoint")
             else []
         ),
-        "Stage 2 runs through the **CPU stand-in** (TRL GRPOTrainer with `avr.rl.reward`, the same parquet "
-        "and reward as the verl recipe); verl needs GPUs for a GRPO step.",
+        ENGINE_LINES.get(summary.get("engine", "standin"), f"Stage 2 engine: {summary.get('engine')}."),
         "",
         "## Precondition: does writing the steps help where the world says it should?",
         "",

@@ -377,6 +377,14 @@ def test_a_report_before_any_evaluation_says_so(tmp_path, plots):
     assert plots["points"] == {}
 
 
+def test_the_report_names_the_engine_that_ran_stage_2(tmp_path, plots):
+    out = write_tree(tmp_path / "out", runs=())
+    verl = write_report(EXP, out, {"engine": "verl"}).read_text()
+    assert "Stage 2 runs on **verl's own GRPO loop** on the CPU backend" in verl and "stand-in" not in verl
+    standin = write_report(EXP, out, {"engine": "standin"}).read_text()
+    assert "Stage 2 runs through the **CPU stand-in**" in standin and "verl's own GRPO loop" not in standin
+
+
 def test_the_plots_are_drawn(tree):
     write_report(EXP, tree, {})
     for png in ("accuracy_vs_tokens.png", "format_share_per_level.png"):
