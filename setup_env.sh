@@ -6,7 +6,7 @@
 #
 # The target is detected with nvidia-smi unless --cpu or --gpu is given.
 #   cpu: torch 2.14.1 + torchvision 0.29.1, llamafactory 0.9.5, verl[verl-core] 0.9.1, transformers 5.5.4,
-#        qwen-vl-utils, math-verify; no vllm (verl runs no rollout without a GPU).
+#        qwen-vl-utils, math-verify; no vllm (on a CPU, verl's rollouts run through avr's HF replica).
 #   gpu: the same frameworks with vllm 0.24.0 (the version verl 0.9.1 is built against) and its torch
 #        2.11.0, a CUDA 13.0 build: the NVIDIA driver must be >= 580 (checked first, with nvidia-smi).
 #        Then deepspeed, and flash-attn 2.8.3 from the prebuilt wheel matching torch's CUDA, torch and

@@ -128,7 +128,7 @@ elif [[ -n "${RAY_ADDRESS:-}" && -n "$GPUS" ]]; then
   # this driver's own step may not see any
   echo "train-fs-grpo: using the Ray cluster at $RAY_ADDRESS, $GPUS GPU(s) per node x $NNODES node(s)"
 else
-  [[ "$N_VISIBLE" -gt 0 ]] || die "no GPU visible (nvidia-smi). A GRPO step needs GPUs; use --dry-run to check the config on a CPU"
+  [[ "$N_VISIBLE" -gt 0 ]] || die "no GPU visible (nvidia-smi). On GPUs, check the driver; on a CPU, --cpu runs verl's loop on the CPU backend (--dry-run checks the config)"
   GPUS="${GPUS:-$N_VISIBLE}"
   [[ "$GPUS" -le "$N_VISIBLE" ]] || die "--gpus $GPUS but only $N_VISIBLE GPU(s) visible on this node"
 fi

@@ -1,6 +1,8 @@
-"""The CPU stand-in for stage 2: FS-GRPO through TRL's GRPOTrainer, for machines without a GPU.
+"""The CPU stand-in for stage 2: FS-GRPO through TRL's GRPOTrainer, the fast CPU engine for the experiment's ablations.
 
-verl 0.9.1 cannot run a GRPO step without a GPU, so the CPU demo runs stage 2 here instead: the same
+verl's own loop runs on a CPU too (``train-fs-grpo.sh --cpu``, the demo's stage 2), but at ~6 s a step
+against this stand-in's ~1.6 s, so the miniature experiment's ablations (seven arms of 200 steps) run
+here (``--engine standin``; docs/miniature.md compares the two engines on the main arm): the same
 RL parquet that verl reads, the same reward (``avr.rl.reward.score_batch``: correctness, format shaping,
 length and the group diversity bonus), a recipe whose keys are the verl recipe's names. The product
 path stays verl (``train-fs-grpo.sh``); this module is only the stand-in, and says so when it runs.
