@@ -69,6 +69,9 @@ if [[ "$CPU" == 0 && "$DRY_RUN" == 0 && -z "${RAY_ADDRESS:-}" && "$N_VISIBLE" -e
   echo "train-fs-grpo: no GPU visible (nvidia-smi): running on the CPU backend (--cpu)"
   CPU=1
 fi
+# verl imports these in every process (verl/__init__.py): avr.rl.verl_fixes mends verl 0.9.1's equal-length
+# mRoPE position_ids (the module says why), on GPUs and CPUs alike.
+export VERL_USE_EXTERNAL_MODULES="${VERL_USE_EXTERNAL_MODULES:+$VERL_USE_EXTERNAL_MODULES,}avr.rl.verl_fixes"
 if [[ "$CPU" == 1 ]]; then
   # What makes stock verl run on a CPU (avr/rl/cpu/): verl imports the cpu platform, the patches and the
   # hf rollout in every process; VERL_ENGINE_DEVICE=cuda picks verl's FSDP engine (registered for cuda
@@ -81,7 +84,7 @@ if [[ "$CPU" == 1 ]]; then
   WORKERS="${GPUS:-1}"
   THREADS="${AVR_CPU_THREADS:-$(( $(nproc) / WORKERS > 0 ? $(nproc) / WORKERS : 1 ))}"
   export VERL_PLATFORM=cpu VERL_ENGINE_DEVICE=cuda
-  export VERL_USE_EXTERNAL_MODULES="avr.rl.cpu.platform,avr.rl.cpu.patches,avr.rl.cpu.rollout"
+  export VERL_USE_EXTERNAL_MODULES="$VERL_USE_EXTERNAL_MODULES,avr.rl.cpu.platform,avr.rl.cpu.patches,avr.rl.cpu.rollout"
   export OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS" TQ_NUM_THREADS="$THREADS" TOKENIZERS_PARALLELISM=false
   export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
   ARGS+=("trainer.device=cpu" "+ray_kwargs.ray_init.num_gpus=$WORKERS"

@@ -15,10 +15,10 @@ AVR="${VIRTUAL_ENV:+$VIRTUAL_ENV/bin/}avr"
 DEST="$ROOT/scripts/example_eval"
 rm -rf "$DEST" && mkdir -p "$DEST/eval"
 cp "$OUT/report.md" "$DEST/"
-mkdir -p "$DEST/sft" "$DEST/fs_grpo_cpu_standin"
+mkdir -p "$DEST/sft" "$DEST/fs_grpo"
 cp "$OUT/sft/training_loss.png" "$DEST/sft/"
-cp "$OUT/fs_grpo_cpu_standin/training_curves.png" "$DEST/fs_grpo_cpu_standin/"
-for run in compare fs_grpo_cpu; do
+cp "$OUT/fs_grpo/training_curves.png" "$DEST/fs_grpo/"   # verl's run (CPU backend)
+for run in compare fs_grpo; do
   mkdir -p "$DEST/eval/$run"
   cp "$OUT/eval/$run/"*.md "$OUT/eval/$run/"*.png "$DEST/eval/$run/"
 done

@@ -229,4 +229,9 @@ def test_the_script_loads_the_backends_modules():
     from avr.rl.cpu import MODULES
 
     script = (REPO / "train-fs-grpo.sh").read_text()
-    assert f'VERL_USE_EXTERNAL_MODULES="{",".join(MODULES)}"' in script
+    assert f'VERL_USE_EXTERNAL_MODULES="$VERL_USE_EXTERNAL_MODULES,{",".join(MODULES)}"' in script
+    # and, before it, on any backend: the fix for verl's equal-length position_ids (avr/rl/verl_fixes.py)
+    assert (
+        'VERL_USE_EXTERNAL_MODULES="${VERL_USE_EXTERNAL_MODULES:+$VERL_USE_EXTERNAL_MODULES,}avr.rl.verl_fixes"'
+        in script
+    )
