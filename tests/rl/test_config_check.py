@@ -106,7 +106,7 @@ FIXED_MICRO_BATCHES = [
             ["trainer.use_v1=false", "actor_rollout_ref.rollout.agent.agent_loop_manager_class=null"],
             "trainer.use_v1=false runs verl's RayPPOTrainer, where the FS-GRPO group bonus is added by the agent-loop manager",
         ),
-        (["trainer.v1.trainer_mode=sync"], "set trainer.v1.trainer_mode=fs_grpo"),
+        (["trainer.use_v1=true", "trainer.v1.trainer_mode=sync"], "set trainer.v1.trainer_mode=fs_grpo"),
         (["trainer.use_v1=null"], "trainer.use_v1 is not set"),
     ],
 )
