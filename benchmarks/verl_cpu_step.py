@@ -5,11 +5,11 @@ committed SFT checkpoint on the digits world, then reads verl's per-step ``timin
 logger) and the hf rollout's own per-step line (``generate X s``). verl's ``gen`` is the wait on the
 replay buffer, which ends at the first poll after the last rollout finished, so
 ``replay wait = gen - rollout``. Step 1 carries warm-up and is left out of the medians.
-Goal (issue 17): <= 3 s a step on 2 cores.
+Goal: <= 3 s a step on 2 cores.
 
     .venv/bin/python benchmarks/verl_cpu_step.py [--steps 8] [--workers 1] [--out DIR] [hydra overrides ...]
 
-``avr.replay_buffer_poll_s=null`` restores verl's own 2 s poll (the "before" of issue 17).
+``avr.replay_buffer_poll_s=null`` restores verl's own 2 s poll (the "before" figure).
 """
 
 from __future__ import annotations

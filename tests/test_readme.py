@@ -83,6 +83,7 @@ def test_no_issue_numbers_in_docs_or_code():
     pattern = re.compile(r"\bissue\s+#?\d+", re.IGNORECASE)
     texts = [REPO / "README.md", *(REPO / "docs").glob("*.md"), *(REPO / "avr").rglob("*.py")]
     texts += [*(REPO / "train_configs").rglob("*.yaml"), *(REPO / "scripts").rglob("*.sh")]
+    texts += [*(REPO / "benchmarks").rglob("*.py")]
     hits = []
     for p in texts:
         text = p.read_text(encoding="utf-8")
