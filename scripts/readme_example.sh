@@ -18,8 +18,13 @@ cp "$OUT/report.md" "$DEST/"
 mkdir -p "$DEST/sft" "$DEST/fs_grpo"
 cp "$OUT/sft/training_loss.png" "$DEST/sft/"
 cp "$OUT/fs_grpo/training_curves.png" "$DEST/fs_grpo/"   # verl's run (CPU backend)
-for run in compare fs_grpo; do
+for run in compare sft fs_grpo; do   # what report.md links to
   mkdir -p "$DEST/eval/$run"
   cp "$OUT/eval/$run/"*.md "$OUT/eval/$run/"*.png "$DEST/eval/$run/"
 done
+if [[ -f "$OUT/effect/report.md" ]]; then   # part 2, the effect (absent with --no-effect)
+  mkdir -p "$DEST/effect/plots"
+  cp "$OUT/effect/report.md" "$DEST/effect/"
+  cp "$OUT/effect/plots/"*.png "$DEST/effect/plots/"
+fi
 echo "readme_example: wrote $DEST"

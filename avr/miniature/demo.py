@@ -63,7 +63,7 @@ def _effect_section(effect_report: Path | None) -> list[str]:
         "",
         "A small Qwen3-VL that learned to read digits from pixels (`avr/assets/digits_sft`, the SFT model",
         "of `avr demo --full`), then FS-GRPO for 200 steps through the CPU stand-in (TRL's GRPOTrainer with",
-        "the same reward and recipe: 200 steps of verl on 2 cores take ~20 minutes, past the demo's 10;",
+        "the same reward and recipe: 200 steps of verl on 2 cores take ~27 minutes, the stand-in's ~7;",
         "`avr experiment demo --engine verl` runs them), evaluated on held-out",
         "items at two levels: 1 reads one digit (a glance suffices), 3 adds or subtracts the two (the",
         "written steps help). One seed and no ablations; the full experiment, with the SFT stage trained",
