@@ -120,6 +120,10 @@ EQUIVALENT: dict[str, str] = {
         "'.1F' and '.1f' differ only for inf and nan; a mean over evaluated items is finite"
     ),
     "avr.miniature.experiment.report.x_headline_table__mutmut_91": "sd=None reads as sd=False",
+    "avr.data.sft.x_build_sft_dataset__mutmut_38": "the progress bar's display only (its description)",
+    "avr.data.sft.x_build_sft_dataset__mutmut_40": "the progress bar's display only (disable=None shows it)",
+    "avr.data.sft.x_build_sft_dataset__mutmut_43": "the progress bar's display only (its unit label)",
+    "avr.data.sft.x_build_sft_dataset__mutmut_48": "the progress bar's display only (shown from 200 or 201 rows)",
     "avr.rl.reward.x__term__mutmut_9": "field(default=MISSING, metadata=m) is field(metadata=m)",
     "avr.rl.reward.x_diversity_bonuses__mutmut_40": (
         "n_valid == 1: the response's own share is 1, so w x (1 - 1) is the same 0.0"

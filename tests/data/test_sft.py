@@ -222,3 +222,39 @@ def test_one_sharegpt_example_and_the_registry_entry_by_hand(rows_dir, tmp_path)
         ValueError, match=r"images must be one of \('copy', 'hardlink', 'symlink'\), got 'move'"
     ):
         build_sft_dataset([rows_dir / "one.jsonl"], out, images="move")
+
+
+def test_image_root_resolves_relative_images_and_the_stats_file_names_the_inputs(rows_dir, tmp_path):
+    """Records kept apart from their images (``--image-root``): paths resolve against the root, not the
+    records file's folder; the stats written beside the data set say which files were read."""
+    recs_dir = tmp_path / "records"
+    recs_dir.mkdir()
+    src = _write_jsonl(recs_dir / "recs.jsonl", GOOD[:2])
+    with pytest.raises(RecordError, match=r"img/a\.png"):  # next to the records: no img/ there
+        build_sft_dataset([src], tmp_path / "no_root")
+    out = tmp_path / "sft"
+    stats = build_sft_dataset([src], out, image_root=rows_dir)
+    assert stats["rows"] == 2 and stats["inputs"] == [str(src)]
+    assert json.loads((out / "avr_sft.stats.json").read_text()) == stats
+    data = json.loads((out / "avr_sft.json").read_text())
+    assert (out / data[0]["images"][0]).read_bytes() == (rows_dir / "img" / "a.png").read_bytes()
+
+
+def test_no_valid_row_is_an_error_naming_the_inputs_and_the_counts(rows_dir, tmp_path):
+    src = _write_jsonl(rows_dir / "bad.jsonl", [{"image": "img/a.png", "question": "q?"}, "{not json"])
+    with pytest.raises(ValueError) as e:
+        build_sft_dataset([src], tmp_path / "sft", on_error="skip")
+    assert str(e.value) == f"no valid rows in {src} (2 skipped, 0 excluded)"
+    assert not (tmp_path / "sft" / "avr_sft.json").exists()
+
+
+def test_instruction_puts_the_format_description_into_every_prompt(rows_dir, tmp_path):
+    from avr.formats import build_prompt
+
+    src = _write_jsonl(rows_dir / "recs.jsonl", GOOD[:1])
+    build_sft_dataset([src], tmp_path / "plain")
+    build_sft_dataset([src], tmp_path / "instr", instruction=True)
+    plain = json.loads((tmp_path / "plain" / "avr_sft.json").read_text())[0]["messages"][0]["content"]
+    instr = json.loads((tmp_path / "instr" / "avr_sft.json").read_text())[0]["messages"][0]["content"]
+    assert plain == build_prompt("Colour?", None, n_images=1, instruction=False)
+    assert instr == build_prompt("Colour?", None, n_images=1, instruction=True) != plain
