@@ -2,14 +2,16 @@
 
 Runs ``train-fs-grpo.sh --cpu --recipe cpu_tiny`` (4 prompts x 8 samples x 64 tokens a step) from the
 committed SFT checkpoint on the digits world, then reads verl's per-step ``timing_s/*`` metrics (its file
-logger) and the hf rollout's own per-step line (``generate X s``). verl's ``gen`` is the wait on the
-replay buffer, which ends at the first poll after the last rollout finished, so
-``replay wait = gen - rollout``. Step 1 carries warm-up and is left out of the medians.
+logger) and the hf rollout's own per-step line (``generate X s``). verl's ``gen`` is the whole
+rollout phase as the trainer sees it (agent loop, reward workers and, under the v1 trainer, the
+replay buffer's poll), so ``replay wait = gen - rollout`` is what verl adds around ``generate()``.
+Step 1 carries warm-up and is left out of the medians.
 Goal: <= 3 s a step on 2 cores.
 
     .venv/bin/python benchmarks/verl_cpu_step.py [--steps 8] [--workers 1] [--out DIR] [hydra overrides ...]
 
-``avr.replay_buffer_poll_s=null`` restores verl's own 2 s poll (the "before" figure).
+``avr.replay_buffer_poll_s=null`` restores verl's own 2 s poll (with ``trainer.use_v1=true``; the
+default RayPPOTrainer has no replay buffer).
 """
 
 from __future__ import annotations
