@@ -124,6 +124,16 @@ EQUIVALENT: dict[str, str] = {
     "avr.data.sft.x_build_sft_dataset__mutmut_40": "the progress bar's display only (disable=None shows it)",
     "avr.data.sft.x_build_sft_dataset__mutmut_43": "the progress bar's display only (its unit label)",
     "avr.data.sft.x_build_sft_dataset__mutmut_48": "the progress bar's display only (shown from 200 or 201 rows)",
+    "avr.grading.x_gold_letter__mutmut_13": (
+        "find and rfind of one letter agree: OPTION_LETTERS has no letter twice (-1 for both when absent)"
+    ),
+    "avr.grading.xǁ_MathChildǁ__init____mutmut_4": (
+        "the first _buf is never read: ensure_started empties it before the first _readline"
+    ),
+    "avr.eval.rules.x_mmmu_parse_choice__mutmut_17": "by_text is read only as a truth value: None is False",
+    "avr.eval.rules.x_mathv_equal__mutmut_18": (
+        "g is stripped, so it is all spaces only when empty: any replacement of ' ' leaves it falsy"
+    ),
     "avr.rl.reward.x__term__mutmut_9": "field(default=MISSING, metadata=m) is field(metadata=m)",
     "avr.rl.reward.x_diversity_bonuses__mutmut_40": (
         "n_valid == 1: the response's own share is 1, so w x (1 - 1) is the same 0.0"

@@ -449,3 +449,58 @@ def test_a_child_that_dies_is_no_verdict_and_is_replaced():
     with pytest.raises(RuntimeError, match="the math-verify worker did not start"):
         silent.start(wait=0.5)  # never says "ready"
     silent.close()
+
+
+def test_grade_passes_float_rounding_to_math_verify(monkeypatch):
+    """MATH-V's rounding must reach the child through ``grade`` and ``_matches``, not stop at them."""
+    import sys
+
+    pool = _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", _ROUNDING_CHILD])
+    monkeypatch.setattr(avr.grading, "_MATH", pool)
+    try:
+        assert grade("x+1", "x+2", timeout=PATIENT).correct is False  # the child compares as is
+        assert grade("x+1", "x+2", timeout=PATIENT, float_rounding=2).correct is True
+    finally:
+        pool.close()
+
+
+def test_two_lines_in_one_read_are_both_kept():
+    """A child's "ready" and its first verdict can arrive in one read; the second line is the next
+    answer, not lost and not an error."""
+    import sys
+
+    eager = "import sys\nprint('ready\\n1', flush=True)\nsys.stdin.readline()\nsys.stdin.readline()\n"
+    child = avr.grading._MathChild([sys.executable, "-c", eager])
+    try:
+        assert child.ask("a", "b", time.monotonic() + PATIENT) is True  # the "1" sent before the question
+    finally:
+        child.kill()
+
+
+class _RefillingCondition:
+    """A condition whose wait returns a child to the pool (as another thread's check-in would) and
+    records how long it was asked to wait: the pool's wait path with no thread and no clock race."""
+
+    def __init__(self, pool: _MathVerifier) -> None:
+        self.pool, self.waits = pool, []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def wait(self, timeout: float) -> bool:
+        self.waits.append(timeout)
+        self.pool._idle.append("returned child")
+        return True
+
+
+def test_a_full_pool_waits_for_a_child_until_the_deadline():
+    pool = _MathVerifier(max_workers=1, cmd=["unused"])
+    pool._count = 1  # the one child is busy
+    cond = pool._cond = _RefillingCondition(pool)
+    assert pool._checkout(time.monotonic() + 0.5) == "returned child"  # half a second left: it waits
+    assert len(cond.waits) == 1 and 0 < cond.waits[0] <= 0.5
+    assert pool._checkout(time.monotonic() - 1.0) is None  # the deadline passed: no wait, no child
+    assert len(cond.waits) == 1

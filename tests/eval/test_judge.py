@@ -254,3 +254,79 @@ def test_llm_judge_is_asked_only_for_free_form_misses():
         assert len(_JudgeHandler.calls) == 2 and _JudgeHandler.calls[0]["model"] == "judge-model"
     finally:
         server.shutdown()
+
+
+class _Recording(BaseHTTPRequestHandler):
+    """Answers "yes" and keeps each request's headers and body."""
+
+    seen: ClassVar[list[tuple[dict, dict]]] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).seen.append((dict(self.headers), body))
+        _reply(self, "yes")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_request_is_an_openai_chat_completion_with_the_key():
+    """What the endpoint receives: the key as a bearer token, a JSON body, one user message that is
+    the prompt (its references joined by " | ")."""
+    srv = HTTPServer(("127.0.0.1", 0), _Recording)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    _Recording.seen.clear()
+    try:
+        judge = Judge(f"http://127.0.0.1:{srv.server_port}/v1/", "judge-model", api_key="sk-test", timeout=30)
+        assert judge("What animal?", "a feline", ["cat", "kitty"]) is True
+    finally:
+        srv.shutdown()
+    [(headers, body)] = _Recording.seen
+    assert headers["Authorization"] == "Bearer sk-test"
+    assert headers["Content-Type"] == "application/json"
+    prompt = judge.prompt("What animal?", "a feline", ["cat", "kitty"])
+    assert "Reference answer(s): cat | kitty\n" in prompt and "Question: What animal?\n" in prompt
+    assert body == {
+        "model": "judge-model",
+        "messages": [{"role": "user", "content": prompt}],
+        "temperature": 0.0,
+        "max_tokens": 4,
+    }
+
+
+def test_the_retry_temperature_stops_at_two():
+    """0.5 more a try, as VLMEvalKit's judges retry, but never above 2.0 (the API's maximum)."""
+    seen: list[float] = []
+
+    def post(url: str, body: bytes, headers: dict, timeout: float) -> bytes:
+        seen.append(json.loads(body)["temperature"])
+        return json.dumps({"choices": [{"message": {"content": "maybe"}}]}).encode()
+
+    from avr.eval.scoring import JudgeFailed
+
+    judge = Judge("http://judge.invalid/v1", "m", tries=7, sleep=lambda s: None, post=post)
+    with pytest.raises(JudgeFailed):
+        judge("Q?", "a", ["b"])
+    assert seen == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+
+
+def test_the_judge_is_asked_the_rows_question():
+    asked: list[str] = []
+
+    def judge(question: str, answer: str, golds: list[str]) -> bool:
+        asked.append(question)
+        return True
+
+    row = _pred("<answer>a feline</answer>", ["cat"])
+    assert score_prediction({**row, "question": "Which animal?"}, judge=judge)["judged"] is True
+    del row["question"]
+    assert score_prediction(row, judge=judge)["correct"] is True
+    assert asked == ["Which animal?", ""]  # a row without a question: the empty string, not None
+
+
+def test_an_unanswered_row_has_plain_false_flags():
+    """The flags are booleans in every row (a JSON null would read as "unknown" downstream)."""
+    row = score_prediction(_pred("no answer block here", ["cat"]), judge=None)
+    for key in ("correct", "needs_judge", "judged", "judge_failed", "grading_unresolved"):
+        assert row[key] is False, key
+    assert row["judge_error"] is None and row["grading_timeouts"] == 0

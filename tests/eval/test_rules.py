@@ -299,3 +299,32 @@ def test_graded_retries_a_deadline_once(monkeypatch):
     calls.clear()
     monkeypatch.setattr(rules, "grade", lambda *a, **k: rules.Grade(False, timed_out=True))
     assert rules.graded("x", ["y"]) == rules.Verdict(False, timeouts=1, unresolved=True)
+
+
+def test_can_infer_reads_a_lone_capital_z_as_a_refusal():
+    """VLMEvalKit's ``can_infer_option`` maps a lone "Z" (its "none of these") to Z; a lower-case z
+    is a word, not that letter."""
+    abcd = {"A": "cat", "B": "dog", "C": "cow", "D": "hen"}
+    assert rules._can_infer_option("my choice is Z", abcd) == "Z"
+    assert rules._can_infer_option("my choice is z", abcd) is None
+
+
+def test_can_infer_text_length_bound_is_inclusive():
+    """An answer up to twice the options' total length is searched for an option's text; longer, not."""
+    two = {"A": "cat", "B": "dog"}  # 6 characters in all
+    assert rules._can_infer_text("my cat is ok", two) == "A"  # 12 characters: at the bound
+    assert rules._can_infer_text("my cat is ok!", two) is None  # 13: past it
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("I choose B.", "b"),  # a trailing option letter alone
+        ("so it is (C).", "c"),
+        ("(D)\nbecause the angle is right", "d"),  # a leading one alone
+        ("The final answer is 12 cm\nsince the side is short", "12cm"),  # the first line after the flag
+        ("\\begin{bmatrix}1\\\\2\\end{bmatrix}", "\\begin{pmatrix}1\\2\\end{pmatrix}"),
+    ],
+)
+def test_mathv_normalize_letters_first_lines_and_matrices(answer, expected):
+    assert rules.mathv_normalize(answer) == expected
