@@ -108,6 +108,9 @@ MODULES: tuple[Module, ...] = (
 # mutmut numbers mutants by position in the function, so an edit to a function renumbers these;
 # the report then lists the names that no longer survive or exist, to be reviewed.
 _ZIP = "each format's pattern has exactly one group per block, so zip's strictness never decides"
+_TWO_ZIPS = (
+    "both loops zip the same two sequences; while the other loop stays strict, a length mismatch still raises"
+)
 EQUIVALENT: dict[str, str] = {
     "avr.formats.x_parse__mutmut_17": _ZIP + " (strict=None)",
     "avr.formats.x_parse__mutmut_20": _ZIP + " (strict dropped)",
@@ -134,7 +137,20 @@ EQUIVALENT: dict[str, str] = {
     "avr.eval.rules.x_mathv_equal__mutmut_18": (
         "g is stripped, so it is all spaces only when empty: any replacement of ' ' leaves it falsy"
     ),
+    "avr.config.x__resolve__mutmut_13": "globbing a folder that does not exist yields nothing, as the guard does",
+    "avr.config.x_read_preset__mutmut_15": (
+        "encoding=None is the locale's, UTF-8 here and under C/POSIX (PEP 538/540); no latin-1 locale to tell"
+    ),
+    "avr.config.x_read_preset__mutmut_19": "'UTF-8' and 'utf-8' name the same codec",
     "avr.rl.reward.x__term__mutmut_9": "field(default=MISSING, metadata=m) is field(metadata=m)",
+    **{f"avr.rl.reward.x_diversity_bonuses__mutmut_{i}": _TWO_ZIPS for i in (16, 19, 20, 27, 30, 31)},
+    "avr.rl.reward.x_diversity_bonuses__mutmut_23": "every count doubled leaves every share count / n_valid as it was",
+    "avr.rl.reward.x_diversity_weight__mutmut_4": "at step == total_steps the cosine gives 0.5 x (1 + cos pi) = 0.0 too",
+    "avr.rl.reward.x_score_response__mutmut_35": (
+        "without a valid ground truth, grade() returns Grade(False): the same not-correct, not-timed-out as None"
+    ),
+    "avr.rl.reward.x_score_batch__mutmut_71": "base and bonus always have one entry per response",
+    "avr.rl.reward.x_score_batch__mutmut_74": "base and bonus always have one entry per response",
     "avr.rl.reward.x_diversity_bonuses__mutmut_40": (
         "n_valid == 1: the response's own share is 1, so w x (1 - 1) is the same 0.0"
     ),

@@ -2,6 +2,7 @@
 resolve the same way for the reward, annotation and CPU stand-in configs."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,52 @@ def test_a_base_is_found_beside_the_file_and_an_empty_file_is_empty(tmp_path):
         read_preset("a", tmp_path, "test config")
     with pytest.raises(FileNotFoundError, match=r"^test config not found: .*nope\.yaml \(presets: none\)$"):
         read_preset("nope", tmp_path / "sub" / "none", "test config")
+
+
+def test_an_unset_config_variable_means_the_package_folder(monkeypatch):
+    from avr.config import CONFIG_ENV, KINDS, config_dir
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    assert {p.name for p in config_dir().iterdir()} >= set(KINDS)
+
+
+def test_the_checkout_is_the_folder_above_the_package_or_a_clear_error(tmp_path, monkeypatch):
+    import avr.config
+    from avr.config import repo_root
+
+    assert repo_root() == Path(avr.config.__file__).resolve().parents[1]
+    wheel = tmp_path / "site-packages" / "avr"  # an installed wheel: no launchers beside the package
+    wheel.mkdir(parents=True)
+    monkeypatch.setattr(avr.config, "__file__", str(wheel / "config.py"))
+    with pytest.raises(FileNotFoundError) as e:
+        repo_root()
+    assert str(e.value) == (
+        f"no AVR checkout around {wheel}: the launchers (train-sft.sh, train-fs-grpo.sh) are in the "
+        "repository, not in the wheel; run this from a clone (bash setup_env.sh)"
+    )
+
+
+def test_framework_env_puts_this_interpreters_bin_first(monkeypatch):
+    import os
+    import sys
+
+    from avr.config import framework_env
+
+    here = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("AVR_SOMETHING", "kept")
+    env = framework_env()
+    assert env["PATH"] == f"{here}{os.pathsep}/usr/bin:/bin" and env["AVR_SOMETHING"] == "kept"
+    monkeypatch.delenv("PATH")
+    assert framework_env()["PATH"] == f"{here}{os.pathsep}"
+
+
+def test_errors_name_the_file_the_type_and_what_was_read(tmp_path):
+    (tmp_path / "listy.yaml").write_text("- a\n")
+    with pytest.raises(
+        ValueError, match=r"listy\.yaml: expected a mapping of test config settings, got list$"
+    ):
+        read_preset("listy", tmp_path, "test config")
+    (tmp_path / "orphan.yaml").write_text("base: nope\n")
+    with pytest.raises(FileNotFoundError, match=r"^test config not found: .*nope\.yaml \(presets: listy, orphan\)$"):
+        read_preset("orphan", tmp_path, "test config")

@@ -388,3 +388,72 @@ def test_the_grading_deadline_is_the_configs(monkeypatch):
     monkeypatch.setattr(avr.rl.reward, "grade", lambda *a, timeout, **k: seen.append(timeout) or Grade(True))
     score_response(F1.format("2"), "2", length=1, config=RewardConfig.from_dict({"grading_timeout": 7.5}))
     assert seen == [7.5]
+
+
+# --- boundaries and plumbing the mutation run found unpinned --------------------------------------
+
+
+def test_a_rebuilt_result_has_no_bonus_unless_given():
+    info = score_response(F1.format(4), "4", length=10, config=PAPER).as_dict()
+    plain = RewardResult.from_per_sample(info)
+    assert plain.diversity_bonus == 0.0 and plain.score == plain.base == 1.5
+
+
+def test_the_length_threshold_itself_is_not_penalised():
+    assert length_factor(PAPER.length_threshold, PAPER) == 1.0
+    assert length_factor(PAPER.length_threshold + 1, PAPER) < 1.0
+
+
+def test_a_malformed_response_keeps_its_length_and_no_shaping():
+    r = score_response("no tags at all", "4", length=37, config=PAPER)
+    assert (r.score, r.format, r.length, r.length_factor, r.format_term) == (
+        PAPER.malformed_reward,
+        0,
+        37,
+        1.0,
+        0.0,
+    )
+
+
+def test_a_letter_answer_is_graded_against_the_options():
+    """ "B" is right for the gold "blue" only with the options in hand: they must reach grading."""
+    opts = ["red", "blue"]
+    assert score_response(F1.format("B"), "blue", length=5, choices=opts, config=PAPER).correct
+    assert not score_response(F1.format("B"), "blue", length=5, config=PAPER).correct
+    batch = score_batch(
+        [F1.format("B"), F1.format("A")], ["blue", "blue"], [0, 0], step=0, total_steps=10,
+        lengths=[5, 5], choices=[opts, opts], config=PAPER,
+    )  # fmt: skip
+    assert [r.correct for r in batch] == [True, False]
+
+
+def test_a_full_weight_bonus_and_a_group_of_two():
+    """w(0) = 1.0 exactly is a weight like any other, and two valid responses in two formats share."""
+    from dataclasses import replace
+
+    one = replace(PAPER, diversity_weight=1.0)
+    assert diversity_bonuses([1, 3], [0, 0], step=0, total_steps=10, config=one) == [0.5, 0.5]
+    assert diversity_bonuses([1, 3], [0, 0], step=0, total_steps=10, config=PAPER) == [0.25, 0.25]
+
+
+def test_score_batch_defaults_to_the_paper_preset_and_records_the_bonus():
+    rs, gts, gids = [F1.format(4), F3.format(4), F3.format(4)], ["4"] * 3, [0, 0, 0]
+    mine = score_batch(rs, gts, gids, step=0, total_steps=10, lengths=[5, 9, 9], config=PAPER)
+    assert score_batch(rs, gts, gids, step=0, total_steps=10, lengths=[5, 9, 9]) == mine
+    assert [r.diversity_bonus for r in mine] == pytest.approx([0.5 * 2 / 3, 0.5 / 3, 0.5 / 3])
+    assert [r.score - r.base for r in mine] == pytest.approx([r.diversity_bonus for r in mine])
+
+
+def test_score_batch_errors_say_what_is_wrong():
+    with pytest.raises(
+        ValueError, match=r"^score_batch: responses, ground_truths and group_ids must have the same length$"
+    ):
+        score_batch(["a", "b"], ["1"], [0, 0], step=0, total_steps=1, lengths=[1, 1], config=PAPER)
+    with pytest.raises(ValueError, match="zip"):  # lengths for two of three responses
+        score_batch(["a", "b", "c"], ["1"] * 3, [0] * 3, step=0, total_steps=1, lengths=[1, 1], config=PAPER)
+    with pytest.raises(ValueError) as e:
+        score_batch(["a"], ["1"], [0], step=0, total_steps=1, config=PAPER)  # no lengths, no tokenizer
+    assert str(e.value) == (
+        "score_batch: no lengths given and the reward config names no tokenizer; pass the rollout's "
+        "token counts (lengths=...) or set `tokenizer:` in the config (only the seed preset counts words)"
+    )
