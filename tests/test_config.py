@@ -23,7 +23,7 @@ def test_a_name_is_a_preset_and_a_path_is_a_file(tmp_path):
 
 def test_a_missing_preset_lists_the_known_ones():
     with pytest.raises(
-        FileNotFoundError, match=r"reward config not found: .*papr\.yaml \(presets: .*\bpaper, seed\)"
+        FileNotFoundError, match=r"reward config not found: .*papr\.yaml \(presets: .*\bpaper, seed\b.*\)"
     ):
         RewardConfig.load("papr")
 
@@ -58,6 +58,7 @@ def test_ablation_presets_are_one_switch_of_the_paper_preset():
     assert RewardConfig.load("no_format") == replace(paper, bonus=zero, penalty=zero)
     assert RewardConfig.load("no_length") == replace(paper, length_floor=1.0)
     assert RewardConfig.load("length_bound") == replace(paper, length_threshold=16)
+    assert RewardConfig.load("strong_bonus") == replace(paper, diversity_weight=2.0)
 
 
 def test_the_config_folder_from_the_environment_or_the_package(tmp_path, monkeypatch):

@@ -18,6 +18,11 @@ Answers are short (a number, a colour, a shape, a bar letter, or an option lette
 choice) and the perception and reasoning texts are templated from the scene, so that even the
 tiny demo model can learn the formats. Row ``i`` depends only on ``(seed, i)``, so a longer run
 starts with the rows of a shorter one.
+
+That is the ``mixed`` world. ``generate`` also writes the miniature experiment's worlds, drawn
+elsewhere: ``digits`` (``avr.miniature.digits``: two large digits, levels 1 and 3) and ``trio``
+(``avr.miniature.trio``: one to three digits, levels 1-3, with a held-out split of unseen digit
+combinations and phrasings).
 """
 
 from __future__ import annotations
@@ -458,29 +463,63 @@ def make_example(rng: random.Random, level: int, kind: str | None = None) -> dic
     return rec
 
 
-WORLDS = ("mixed", "digits")
+WORLDS = ("mixed", "digits", "trio")
 
 
-def _world_levels(world: str) -> tuple[int, ...]:
+def world_levels(world: str) -> tuple[int, ...]:
+    """The levels a world has questions at (a recipe's format policy is checked against them)."""
     if world == "mixed":
         return tuple(TASKS)
     if world == "digits":
         from avr.miniature.digits import TASKS as DIGIT_TASKS
 
         return tuple(DIGIT_TASKS)
+    if world == "trio":
+        from avr.miniature.trio import TASKS as TRIO_TASKS
+
+        return tuple(TRIO_TASKS)
     raise ValueError(f"unknown synthetic world {world!r}; known: {', '.join(WORLDS)}")
 
 
-def _example(rng: random.Random, world: str, level: int) -> tuple[dict[str, Any], bytes]:
+def world_splits(world: str) -> tuple[str, ...]:
+    """The splits a world draws from disjoint pools (empty: every set is drawn alike, seeds apart)."""
+    if world == "trio":
+        from avr.miniature.trio import SPLITS
+
+        return SPLITS
+    world_levels(world)  # an unknown world is an error here too
+    return ()
+
+
+def _example(rng: random.Random, world: str, level: int, split: str | None) -> tuple[dict[str, Any], bytes]:
     """One record (without id, image path and source) and its PNG."""
     if world == "digits":
         from avr.miniature.digits import draw_digits, make_digits_example
 
         rec = make_digits_example(rng, level)
         return rec, draw_digits(rec["scene"])
+    if world == "trio":
+        from avr.miniature.digits import draw_digits
+        from avr.miniature.trio import make_trio_example
+
+        rec = make_trio_example(rng, level, split or "")
+        return rec, draw_digits(rec["scene"])
     rec = make_example(rng, level)
     rec["level"] = level
     return rec, draw_scene(rec["scene"])
+
+
+def _split_for(world: str, split: str | None, name: str) -> str | None:
+    """The split to draw from: ``split``, else ``name`` when it is one of the world's splits."""
+    splits = world_splits(world)
+    if not splits:
+        if split is not None:
+            raise ValueError(f"the {world} world has no splits (got split={split!r}); only trio has")
+        return None
+    split = split if split is not None else (name if name in splits else None)
+    if split not in splits:
+        raise ValueError(f"the {world} world needs split= one of {', '.join(splits)} (or such a name)")
+    return split
 
 
 FormatPolicy = list[int] | dict[int, dict[int, float]] | None
@@ -513,29 +552,38 @@ def generate(
     world: str = "mixed",
     levels: list[int] | None = None,
     formats: FormatPolicy = None,
+    split: str | None = None,
 ) -> Path:
     """Write ``n`` items and their PNGs; returns the records JSONL path.
 
-    ``world``: ``mixed`` (shapes, digits and bar charts at levels 1-3, the demo's original data) or
-    ``digits`` (``avr.miniature.digits``: two large digits, levels 1 and 3, the experiment's world).
-    ``levels``: the levels item ``i`` cycles through (default: all the world has), in equal shares.
+    ``world``: ``mixed`` (shapes, digits and bar charts at levels 1-3, the demo's original data),
+    ``digits`` (``avr.miniature.digits``: two large digits, levels 1 and 3, the experiment's world) or
+    ``trio`` (``avr.miniature.trio``: one to three digits, levels 1-3, a held-out split).
+    ``levels``: the levels item ``i`` cycles through (default: all the world has), in equal shares;
+    a level listed twice gets twice the items (``[1, 2, 3, 3]``: half the items at level 3).
     ``formats``: how SFT targets are assigned.
       - ``None``: each record in the format of its level (the paper's assignment, by difficulty);
       - a list such as ``[1, 3]``: every item once per listed format, so that SFT links no question
         to a format and the choice is left to RL;
       - ``{level: {format: share}}``: each item of a level is written in each format for that share
         of the level's items (chosen by a seeded draw per item), e.g. ``{1: {3: 1.0, 1: 0.75}}``.
+    ``split``: which pool a world with splits (trio) draws from: ``sft``, ``rl`` or ``val`` (training
+    combinations and phrasings), or ``heldout`` (the others); default ``name`` when it is one of
+    them. Other worlds take none.
     """
-    levels = list(levels) if levels else list(_world_levels(world))
-    unknown = sorted(set(levels) - set(_world_levels(world)))
+    levels = list(levels) if levels else list(world_levels(world))
+    unknown = sorted(set(levels) - set(world_levels(world)))
     if unknown:
-        raise ValueError(f"the {world} world has levels {list(_world_levels(world))}, not {unknown}")
+        raise ValueError(f"the {world} world has levels {list(world_levels(world))}, not {unknown}")
+    split = _split_for(world, split, name)
     shares = format_shares(formats, levels)
     out = Path(out_dir)
     rows = []
     for i in tqdm(range(n), desc="synthetic scenes", unit="row", disable=n < 2000):
         level = levels[i % len(levels)]
-        rec, png = _example(random.Random(f"{seed}:{i}"), world, level)
+        # a split seeds its own stream, so the same seed draws unrelated items in each split
+        rng = random.Random(f"{seed}:{i}" if split is None else f"{seed}:{split}:{i}")
+        rec, png = _example(rng, world, level, split)
         rel = f"images/{name}-{i:06d}.png"
         write_bytes(out / rel, png)
         kind = rec["scene"]["kind"]

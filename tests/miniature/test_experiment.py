@@ -37,10 +37,11 @@ arms:
 
 
 def test_every_shipped_recipe_loads():
+    drawn = {"digits": 128 * 64, "trio": 192 * 64}
     for path in RECIPE_DIR.glob("*.yaml"):
         exp = load_experiment(path)
         assert exp.arms and all(a.seeds for a in exp.arms.values())
-        assert exp.eval["pixels"] == 128 * 64  # evaluated at the resolution the world is drawn at
+        assert exp.eval["pixels"] == drawn[exp.world]  # evaluated at the resolution the world is drawn at
 
 
 def test_a_misspelled_key_or_arm_is_named(tmp_path):
@@ -53,6 +54,14 @@ def test_a_misspelled_key_or_arm_is_named(tmp_path):
         load_experiment(bad)
     bad.write_text(f"base: {RECIPE_DIR / 'digits.yaml'}\ndata: {{sft_formats: {{1: {{1: 1.5}}}}}}\n")
     with pytest.raises(ValueError, match=r"data\.sft_formats"):
+        load_experiment(bad)
+    bad.write_text(
+        f"base: {RECIPE_DIR / 'digits.yaml'}\ndata: {{rl_levels: [1, 2]}}\n"
+    )  # digits has no level 2
+    with pytest.raises(ValueError, match=r"data\.rl_levels"):
+        load_experiment(bad)
+    bad.write_text(f"base: {RECIPE_DIR / 'digits.yaml'}\nworld: dots\n")
+    with pytest.raises(ValueError, match=r"world: unknown synthetic world 'dots'"):
         load_experiment(bad)
 
 

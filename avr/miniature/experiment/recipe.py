@@ -13,7 +13,7 @@ from typing import Any
 
 SCHEMA: dict[str, set[str]] = {
     "world": set(),
-    "data": {"sft_items", "sft_formats", "rl_items", "heldout_items", "seed"},
+    "data": {"sft_items", "sft_formats", "rl_items", "rl_levels", "val_items", "heldout_items", "seed"},
     "model": {"size", "seed"},
     "sft": {"recipe", "overrides"},
     "grpo": {"recipe", "overrides", "engine", "workers"},
@@ -65,6 +65,29 @@ class Experiment:
         return None if f == "level" else f
 
 
+def _check_world_data(path: Path, world: str, d: dict[str, Any]) -> None:
+    """The data section against its world (levels, format policy, splits): a mismatch fails at load."""
+    from avr.miniature.synthetic import format_shares, world_levels, world_splits
+
+    try:
+        levels = list(world_levels(world))
+    except ValueError as e:
+        raise ValueError(f"{path}: world: {e}") from None
+    fmts = d.get("sft_formats")
+    if fmts != "level":
+        try:
+            format_shares(fmts, levels)
+        except (ValueError, TypeError, AttributeError) as e:
+            raise ValueError(f"{path}: data.sft_formats: {e} (or 'level')") from None
+    rl_levels = d.get("rl_levels")
+    if rl_levels is not None and (not rl_levels or not set(rl_levels) <= set(levels)):
+        raise ValueError(
+            f"{path}: data.rl_levels: {rl_levels!r} must list levels of {levels} (repeats weight)"
+        )
+    if d.get("val_items") and "val" not in world_splits(world):
+        raise ValueError(f"{path}: data.val_items: the {world} world has no val split (trio has)")
+
+
 def load_experiment(recipe: str | os.PathLike = "digits") -> Experiment:
     from avr.config import read_preset
 
@@ -85,14 +108,7 @@ def load_experiment(recipe: str | os.PathLike = "digits") -> Experiment:
     missing = sorted(set(SCHEMA) - set(data))
     if missing:
         raise ValueError(f"{path}: missing section(s) {missing}")
-    fmts = data["data"].get("sft_formats")
-    if fmts != "level":
-        from avr.miniature.synthetic import format_shares
-
-        try:
-            format_shares(fmts, [1, 3] if data.get("world") == "digits" else [1, 2, 3])
-        except (ValueError, TypeError, AttributeError) as e:
-            raise ValueError(f"{path}: data.sft_formats: {e} (or 'level')") from None
+    _check_world_data(path, str(data["world"]), data["data"])
     arms = {}
     for name, spec in (data["arms"] or {}).items():
         if spec is None:  # `name: null` drops an arm inherited through `base:`

@@ -1,7 +1,8 @@
 """The experiment's stages. Each writes under ``out/`` and is skipped when its output is there, so a
 killed run resumes where it stopped, and one arm can be run (or rerun) alone.
 
-    out/data/records/{sft,rl,heldout}.jsonl   the world (avr.miniature.synthetic, world from the recipe)
+    out/data/records/{sft,rl,heldout}.jsonl   the world (avr.miniature.synthetic, world from the recipe);
+                                              val.jsonl too where the recipe sets data.val_items
     out/data/sft/, out/data/rl/               avr data sft / avr data rl, held-out items excluded
     out/model/                                the random model (avr tiny-model --size ...)
     out/sft/                                  stage 1: train-sft.sh RECIPE (LLaMA-Factory)
@@ -52,12 +53,16 @@ class Timer:
 
 
 def build_world_data(exp: Experiment, out: Path) -> dict[str, Path]:
-    """The world's three disjoint item sets, the SFT set and the RL parquet (held-out items excluded)."""
+    """The world's three disjoint item sets, the SFT set and the RL parquet (held-out items excluded).
+
+    With ``data.val_items`` (worlds with a val split: trio), a fourth set of training combinations on
+    new images becomes the RL parquet's validation set instead of a share of the RL items.
+    """
     from avr.data.exclude import LeakageIndex
     from avr.data.rl import build_rl_dataset
     from avr.data.sft import build_sft_dataset
     from avr.eval.benchmarks import load_benchmark
-    from avr.miniature.synthetic import generate
+    from avr.miniature.synthetic import generate, world_splits
 
     rec = out / "data" / "records"
     d, seed = exp.data, int(exp.data.get("seed", 0))
@@ -68,13 +73,20 @@ def build_world_data(exp: Experiment, out: Path) -> dict[str, Path]:
         "heldout": rec / "heldout.jsonl",
     }
     specs = {
-        "sft": (int(d["sft_items"]), 3 * seed, exp.sft_formats),
-        "rl": (int(d["rl_items"]), 3 * seed + 1, None),
-        "heldout": (int(d["heldout_items"]), 3 * seed + 2, None),
+        "sft": (int(d["sft_items"]), 3 * seed, exp.sft_formats, None),
+        "rl": (int(d["rl_items"]), 3 * seed + 1, None, d.get("rl_levels")),
+        "heldout": (int(d["heldout_items"]), 3 * seed + 2, None, None),
     }
-    for name, (n, s, formats) in specs.items():
+    if d.get("val_items"):  # the recipe allows it only where the world has a val split
+        paths["val"] = rec / "val.jsonl"
+        specs["val"] = (int(d["val_items"]), 3 * seed, None, None)  # its split seeds its own stream
+    # A world with splits (trio) draws each set from its own pool: held-out items then ask digit
+    # combinations and phrasings that no SFT or RL item has. Other worlds take no split.
+    splits = world_splits(exp.world)
+    for name, (n, s, formats, levels) in specs.items():
         if not paths[name].is_file():
-            generate(rec, n, seed=s, name=name, world=exp.world, formats=formats)
+            split = name if name in splits else None
+            generate(rec, n, seed=s, name=name, world=exp.world, formats=formats, levels=levels, split=split)
     sft_dir, rl_dir = out / "data" / "sft", out / "data" / "rl"
     if not (sft_dir / "dataset_info.json").is_file() or not (rl_dir / "val.parquet").is_file():
         # The guard, for real, but on exact images only. Its look-alike rule (same question and answer,
@@ -93,6 +105,7 @@ def build_world_data(exp: Experiment, out: Path) -> dict[str, Path]:
             build_rl_dataset(
                 [paths["rl"]],
                 rl_dir,
+                val_inputs=[paths["val"]] if "val" in paths else None,
                 val_fraction=0.05,
                 seed=seed,
                 exclude=leaks,
