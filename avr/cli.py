@@ -355,7 +355,10 @@ def _add_experiment_args(p: argparse.ArgumentParser, recipe_positional: bool) ->
     )
     p.add_argument("--report-only", action="store_true", help="rewrite the report from the results there")
     p.add_argument(
-        "--until", choices=["data", "model", "sft", "baselines"], default=None, help="stop after this stage"
+        "--until",
+        choices=["data", "model", "sft", "val", "baselines"],
+        default=None,
+        help="stop after this stage",
     )
     p.add_argument(
         "--engine",

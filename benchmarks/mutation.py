@@ -85,6 +85,7 @@ MODULES: tuple[Module, ...] = (
             "x_targets_table",
             "x_headline_table",
             "x_write_report",
+            "x_forced_targets_table",
         ),
     ),
     # the stand-in's argument building: the recipe, TRL's config, the groups and the reward's step

@@ -158,5 +158,7 @@ def test_errors_name_the_file_the_type_and_what_was_read(tmp_path):
     ):
         read_preset("listy", tmp_path, "test config")
     (tmp_path / "orphan.yaml").write_text("base: nope\n")
-    with pytest.raises(FileNotFoundError, match=r"^test config not found: .*nope\.yaml \(presets: listy, orphan\)$"):
+    with pytest.raises(
+        FileNotFoundError, match=r"^test config not found: .*nope\.yaml \(presets: listy, orphan\)$"
+    ):
         read_preset("orphan", tmp_path, "test config")

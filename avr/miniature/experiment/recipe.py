@@ -27,7 +27,8 @@ ENGINES = ("standin", "verl")
 
 
 # The SFT model's evaluation modes, and the run folder each writes (eval/<mode_dir>/).
-BASELINE_MODES = ("forced:1", "forced:2", "forced:3", "adaptive")
+FORCED_MODES = ("forced:1", "forced:2", "forced:3")
+BASELINE_MODES = (*FORCED_MODES, "adaptive")
 
 
 def mode_dir(mode: str) -> str:

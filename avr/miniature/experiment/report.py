@@ -18,7 +18,7 @@ from avr.eval.metrics import block
 from avr.eval.report import plot_accuracy_vs_tokens
 from avr.formats import FORMAT_NAMES
 from avr.io import atomic_open
-from avr.miniature.experiment.recipe import BASELINE_MODES, Experiment, mode_dir
+from avr.miniature.experiment.recipe import BASELINE_MODES, FORCED_MODES, Experiment, mode_dir
 
 F1, F3 = FORMAT_NAMES[1], FORMAT_NAMES[3]
 # The precondition, as the issue states it: at level 1 forced reasoning gains nothing over a direct
@@ -120,6 +120,32 @@ def precondition_table(base: dict[str, dict[str, Any] | None]) -> tuple[str, dic
         f"{_pct(verdict.get('3'))} points (must be >= {100 * L3_MIN_GAIN:.0f}): **{'holds' if ok3 else 'fails'}**."
     )
     return text, {"gain": verdict, "holds": ok1 and ok3}
+
+
+# The SFT model's targets in a three-level world (trio), forced, on the val split: each format right
+# where it is the cheapest sufficient one, and the cheaper one clearly short of it one level up.
+# (level, forced mode, comparison, bound, what it says)
+FORCED_TARGETS: tuple[tuple[str, str, str, float, str], ...] = (
+    ("1", "forced:1", ">=", 0.90, "level 1: format 1 right (aim about 95%)"),
+    ("2", "forced:2", ">=", 0.90, "level 2: format 2 right"),
+    ("2", "forced:1", "<", 0.40, "level 2: format 1 not enough"),
+    ("3", "forced:3", ">=", 0.60, "level 3: format 3 right"),
+    ("3", "forced:2", "<=", 0.30, "level 3: format 2 not enough"),
+)
+_CMP = {">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+
+def forced_targets_table(base: dict[str, dict[str, Any] | None]) -> tuple[str, bool]:
+    """The SFT targets as a table (measured accuracy against each bound) and whether all are met;
+    a target whose run or level was not evaluated counts as not met."""
+    lines, ok = ["| target | bound | measured | met |", "|---|---|---|---|"], True
+    for lv, mode, op, bound, what in FORCED_TARGETS:
+        b = (base.get(mode) or {}).get("levels", {}).get(lv)
+        met = b is not None and _CMP[op](b["accuracy"], bound)
+        ok &= met
+        shown = f"{_pct(b['accuracy'])}% (n = {b['n']})" if b else "-"
+        lines.append(f"| {what} | {mode} {op} {100 * bound:.0f}% | {shown} | {'yes' if met else '**no**'} |")
+    return "\n".join(lines), ok
 
 
 def _row(name: str, m: dict[str, Any], ref: dict[str, Any] | None) -> str:
@@ -284,6 +310,22 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
     else:
         verdict = {"holds": False}
         lines += ["(not evaluated yet)", ""]
+    val_base: dict[str, dict[str, Any] | None] = {}
+    if (rec / "val.jsonl").is_file():
+        val = levels_of(rec / "val.jsonl")
+        val_base = {m: run_metrics(out / "eval" / ("val-" + mode_dir(m)), val) for m in FORCED_MODES}
+    if any(val_base.values()):
+        table, _ = precondition_table(val_base)
+        targets, _ = forced_targets_table(val_base)
+        lines += [
+            "The same on the val split (training combinations and phrasings on new images), which the "
+            "recipe is tuned on; and the SFT model's targets there:",
+            "",
+            table,
+            "",
+            targets,
+            "",
+        ]
     points: dict[str, dict[str, Any]] = {}
     if ref:
         points["SFT forced:3 (always-reason)"] = ref
@@ -357,6 +399,7 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
     results = {
         "precondition": verdict,
         "baselines": base,
+        "val_baselines": val_base,
         "arms": arms,
         "curves": curves,
     }

@@ -6,6 +6,7 @@ killed run resumes where it stopped, and one arm can be run (or rerun) alone.
     out/data/sft/, out/data/rl/               avr data sft / avr data rl, held-out items excluded
     out/model/                                the random model (avr tiny-model --size ...)
     out/sft/                                  stage 1: train-sft.sh RECIPE (LLaMA-Factory)
+    out/eval/val-sft-<mode>/                  the SFT model, forced:1/2/3, on the val split (worlds with one)
     out/eval/sft-<mode>/                      avr eval of the SFT model: forced:1/2/3 and adaptive
     out/grpo/<arm>-s<seed>/                   stage 2: the CPU stand-in with the arm's reward preset
     out/eval/<arm>-s<seed>/                   avr eval of each FS-GRPO model (adaptive)
@@ -23,9 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from avr.io import write_json
-from avr.miniature.experiment.recipe import BASELINE_MODES, Experiment, load_experiment, mode_dir
+from avr.miniature.experiment.recipe import (
+    BASELINE_MODES,
+    FORCED_MODES,
+    Experiment,
+    load_experiment,
+    mode_dir,
+)
 
-STAGES = ("data", "model", "sft", "baselines")
+STAGES = ("data", "model", "sft", "val", "baselines")
 
 
 def _say(msg: str) -> None:
@@ -133,8 +140,11 @@ def run_sft(exp: Experiment, out: Path, model: Path, sft_data: Path) -> Path:
     return train_sft(exp.sft["recipe"], overrides, out / "sft", out / "logs" / "sft.log")
 
 
-def evaluate(exp: Experiment, model: Path, heldout: Path, run_dir: Path, mode: str) -> dict[str, Any]:
-    """``avr eval`` (transformers backend) of ``model`` on the held-out items, at the training resolution."""
+def evaluate(
+    exp: Experiment, model: Path, records: Path, run_dir: Path, mode: str, name: str = "heldout"
+) -> dict[str, Any]:
+    """``avr eval`` (transformers backend) of ``model`` on a records file (the held-out items, or the
+    val split), at the training resolution."""
     from avr.eval.benchmarks import load_benchmark
     from avr.eval.modes import parse_mode
     from avr.eval.runner import run_eval
@@ -142,7 +152,7 @@ def evaluate(exp: Experiment, model: Path, heldout: Path, run_dir: Path, mode: s
 
     px = int(exp.eval["pixels"])
     decoding = Decoding(max_new_tokens=int(exp.eval["max_new_tokens"]), min_pixels=px, max_pixels=px)
-    items = load_benchmark(f"heldout={heldout}")
+    items = load_benchmark(f"{name}={records}")
     return run_eval(
         model,
         items,
@@ -218,6 +228,17 @@ def _stages(
         sft_dir = timer.run("sft", lambda: run_sft(exp, out, model, paths["sft_dir"]))
     if until == "sft":
         return
+    if "val" in paths:
+        # What the recipe is tuned on: the held-out items are read only for the report below.
+        _say("4/5 the SFT model on the val split (for tuning): forced:1, forced:2, forced:3")
+        for mode in FORCED_MODES:
+            run_dir = out / "eval" / ("val-" + mode_dir(mode))
+            timer.run(
+                f"eval val-{mode_dir(mode)}",
+                lambda m=mode, d=run_dir: evaluate(exp, sft_dir, paths["val"], d, m, name="val"),
+            )
+    if until == "val":
+        return
     _say("4/5 the SFT model on held-out items: forced:1, forced:2, forced:3 (always-reason), adaptive")
     for mode in BASELINE_MODES:
         run_dir = out / "eval" / mode_dir(mode)
@@ -257,7 +278,8 @@ def run_experiment(
 
     ``arms`` limits stage 2 to those arms (the report covers every arm that has results).
     ``report_only`` rewrites the report from what is there, running nothing.
-    ``until``: stop after this stage (``data``, ``model``, ``sft`` or ``baselines``).
+    ``until``: stop after this stage (``data``, ``model``, ``sft``, ``val`` or ``baselines``); ``val``
+    evaluates the SFT model's forced formats on the val split (worlds with one), the tuning view.
     ``sft_checkpoint``: an SFT model to start from instead of building and training one (the plain
     demo's committed checkpoint); the report names it.
     ``engine``: stage 2's engine over the recipe's ``grpo.engine`` (``verl`` or ``standin``).

@@ -389,3 +389,29 @@ def test_the_plots_are_drawn(tree):
     write_report(EXP, tree, {})
     for png in ("accuracy_vs_tokens.png", "format_share_per_level.png"):
         assert (tree / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _levels(**acc: tuple[float, int]) -> dict[str, Any]:
+    return {"levels": {lv.removeprefix("l"): {"accuracy": a, "n": n} for lv, (a, n) in acc.items()}}
+
+
+def test_forced_targets_at_their_bounds():
+    """Each SFT target at its bound, on both sides: >= and <= include it, < does not."""
+    from avr.miniature.experiment.report import forced_targets_table
+
+    met = {
+        "forced:1": _levels(l1=(0.90, 100), l2=(0.39, 100)),
+        "forced:2": _levels(l2=(0.90, 100), l3=(0.30, 100)),
+        "forced:3": _levels(l3=(0.60, 100)),
+    }
+    text, ok = forced_targets_table(met)
+    assert ok and text.count("| yes |") == 5
+    assert "| level 2: format 1 not enough | forced:1 < 40% | 39.0% (n = 100) | yes |" in text
+    for mode, lv, value in [("forced:1", "1", 0.89), ("forced:2", "2", 0.89), ("forced:1", "2", 0.40),
+                            ("forced:3", "3", 0.59), ("forced:2", "3", 0.31)]:  # fmt: skip
+        worse = json.loads(json.dumps(met))
+        worse[mode]["levels"][lv]["accuracy"] = value
+        text, ok = forced_targets_table(worse)
+        assert not ok and text.count("| **no** |") == 1, (mode, lv)
+    text, ok = forced_targets_table({"forced:1": met["forced:1"]})  # forced:2 and :3 not evaluated
+    assert not ok and text.count("| - | **no** |") == 3
