@@ -86,6 +86,8 @@ MODULES: tuple[Module, ...] = (
             "x_headline_table",
             "x_write_report",
             "x_forced_targets_table",
+            "x_shares_at",
+            "x_shares_table",
         ),
     ),
     # the stand-in's argument building: the recipe, TRL's config, the groups and the reward's step

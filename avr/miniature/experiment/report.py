@@ -72,11 +72,51 @@ def training_by_level(rollouts: Path, levels: dict[str, str]) -> list[dict[str, 
                 "level": lv,
                 "n": n,
                 "f1": sum(r["format"] == 1 for r in rows) / n,
+                "f2": sum(r["format"] == 2 for r in rows) / n,
                 "f3": sum(r["format"] == 3 for r in rows) / n,
                 "accuracy": sum(bool(r["correct"]) for r in rows) / n,
             }
         )
     return out
+
+
+def shares_at(rows: list[dict[str, Any]], step: int, window: int = 10) -> dict[str, dict[str, float]]:
+    """Per level, the share of each format among the rollouts of the ``window`` steps up to ``step``
+    (weighted by rollouts, not steps): a few prompts a step are too few to read one step alone."""
+    acc: dict[str, dict[str, float]] = defaultdict(lambda: {"n": 0, "f1": 0.0, "f2": 0.0, "f3": 0.0})
+    for r in rows:
+        if step - window < r["step"] <= step:
+            a = acc[r["level"]]
+            a["n"] += r["n"]
+            for f in ("f1", "f2", "f3"):
+                a[f] += r[f] * r["n"]
+    return {
+        lv: {"n": a["n"], **{f: a[f] / a["n"] for f in ("f1", "f2", "f3")}} for lv, a in sorted(acc.items())
+    }
+
+
+def shares_table(curves: dict[str, list[dict[str, Any]]], window: int = 10) -> str:
+    """Format shares per level at the middle (T/2) and the end (T) of each run, T its last step."""
+    lines = [
+        f"| run | level | at T/2: format 1 / 2 / 3 % (rollouts, last {window} steps) | at T: format 1 / 2 / 3 % (rollouts) |",
+        "|---|---|---|---|",
+    ]
+    for run, rows in curves.items():
+        if not rows:
+            continue
+        last = max(r["step"] for r in rows)
+        mid, end = shares_at(rows, last // 2, window), shares_at(rows, last, window)
+        for lv in sorted(set(mid) | set(end)):
+            cells = []
+            for at in (mid, end):
+                b = at.get(lv)
+                cells.append(
+                    f"{100 * b['f1']:.0f} / {100 * b['f2']:.0f} / {100 * b['f3']:.0f} ({b['n']})"
+                    if b
+                    else "-"
+                )
+            lines.append(f"| {run} | {lv} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
 
 
 def _pct(x: float | None) -> str:
@@ -384,6 +424,8 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
     if curves:
         plot_level_shares(curves, plots / "format_share_per_level.png")
         lines += ["![format share per level](plots/format_share_per_level.png)", ""]
+        lines += ["Format shares per level among the training rollouts, at T/2 and at T:", ""]
+        lines += [shares_table(curves), ""]
         lines += ["Training curves of each run (format mix, reward, accuracy, w(t)):", ""]
         lines += [f"- [{run}](grpo/{run}/training_curves.png)" for run in curves]
         lines.append("")

@@ -147,9 +147,9 @@ def test_training_curves_per_step_and_level(tree):
     assert levels == {"p1": "1", "p3": "3"}
     rows = training_by_level(tree / "grpo" / "fs_grpo-s0" / "rollouts.jsonl", levels)
     assert rows == [
-        {"step": 1, "level": "1", "n": 2, "f1": 0.5, "f3": 0.5, "accuracy": 0.5},
-        {"step": 1, "level": "3", "n": 1, "f1": 0.0, "f3": 1.0, "accuracy": 1.0},
-        {"step": 2, "level": "1", "n": 4, "f1": 0.75, "f3": 0.0, "accuracy": 0.75},
+        {"step": 1, "level": "1", "n": 2, "f1": 0.5, "f2": 0.0, "f3": 0.5, "accuracy": 0.5},
+        {"step": 1, "level": "3", "n": 1, "f1": 0.0, "f2": 0.0, "f3": 1.0, "accuracy": 1.0},
+        {"step": 2, "level": "1", "n": 4, "f1": 0.75, "f2": 0.0, "f3": 0.0, "accuracy": 0.75},
     ]
 
 
@@ -415,3 +415,21 @@ def test_forced_targets_at_their_bounds():
         assert not ok and text.count("| **no** |") == 1, (mode, lv)
     text, ok = forced_targets_table({"forced:1": met["forced:1"]})  # forced:2 and :3 not evaluated
     assert not ok and text.count("| - | **no** |") == 3
+
+
+def test_shares_at_half_and_end_are_rollout_weighted_over_the_window():
+    from avr.miniature.experiment.report import shares_at, shares_table
+
+    row = lambda step, lv, n, f1, f2, f3: {"step": step, "level": lv, "n": n, "f1": f1, "f2": f2, "f3": f3}  # noqa: E731
+    rows = [
+        row(1, "2", 4, 1.0, 0.0, 0.0),  # outside a 2-step window ending at step 3
+        row(2, "2", 2, 0.5, 0.5, 0.0),
+        row(3, "2", 6, 0.0, 0.5, 0.5),
+        row(6, "2", 8, 0.0, 0.0, 1.0),
+        row(6, "3", 5, 0.2, 0.0, 0.8),
+    ]
+    # steps 2-3 at level 2: 8 rollouts; format 1 = (0.5 x 2) / 8, format 2 = (0.5 x 2 + 0.5 x 6) / 8
+    assert shares_at(rows, 3, window=2) == {"2": {"n": 8, "f1": 0.125, "f2": 0.5, "f3": 0.375}}
+    table = shares_table({"run-s0": rows}, window=2)  # T = 6, T/2 = 3
+    assert "| run-s0 | 2 | 12 / 50 / 38 (8) | 0 / 0 / 100 (8) |" in table
+    assert "| run-s0 | 3 | - | 20 / 0 / 80 (5) |" in table
