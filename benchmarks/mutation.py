@@ -88,6 +88,8 @@ MODULES: tuple[Module, ...] = (
             "x_forced_targets_table",
             "x_shares_at",
             "x_shares_table",
+            "x_bootstrap_ci",
+            "x_interval_table",
         ),
     ),
     # the stand-in's argument building: the recipe, TRL's config, the groups and the reward's step

@@ -49,6 +49,49 @@ def run_metrics(eval_dir: Path, levels: dict[str, str]) -> dict[str, Any] | None
     return {"overall": block(rows), "levels": {lv: block(by[lv]) for lv in sorted(by)}}
 
 
+def bootstrap_ci(values: list[float], n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """The 95% percentile interval of the mean over ``n_boot`` resamples of the items (seeded, so a
+    rerun of the report prints the same interval)."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return (float("nan"), float("nan"))
+    means = x[np.random.default_rng(seed).integers(0, x.size, (n_boot, x.size))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def interval_table(runs: dict[str, Path], levels: dict[str, str]) -> str:
+    """Per run and level: accuracy and mean output tokens, each with its 95% bootstrap interval over
+    items, and the format mix. Differences inside the intervals are not results."""
+    lines = [
+        "| run | level | n | accuracy % [95% CI] | tokens [95% CI] | format 1 / 2 / 3 % |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, eval_dir in runs.items():
+        scored = eval_dir / "scored.jsonl"
+        if not scored.is_file():
+            continue
+        by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in _read_jsonl(scored):
+            by[levels[r["id"]]].append(r)
+            by["all"].append(r)
+        for lv in [*sorted(k for k in by if k != "all"), "all"]:
+            rows = by[lv]
+            acc = [float(bool(r["correct"])) for r in rows]
+            tok = [float(r["tokens"]) for r in rows]
+            (alo, ahi), (tlo, thi) = bootstrap_ci(acc), bootstrap_ci(tok)
+            mix = " / ".join(
+                f"{100 * sum(r['format'] == f for r in rows) / len(rows):.0f}" for f in (1, 2, 3)
+            )
+            lines.append(
+                f"| {name} | {lv} | {len(rows)} | {100 * sum(acc) / len(rows):.1f} [{100 * alo:.1f}, {100 * ahi:.1f}] "
+                f"| {sum(tok) / len(rows):.1f} [{tlo:.1f}, {thi:.1f}] | {mix} |"
+            )
+    return "\n".join(lines)
+
+
 ENGINE_LINES = {
     "standin": "Stage 2 runs through the **CPU stand-in** (TRL GRPOTrainer with `avr.rl.reward`, the same parquet "
     "and reward as the verl recipe); `--engine verl` runs verl's own loop instead.",
@@ -414,6 +457,11 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
                 lines.append(_row(f"{name} ({run}, reward `{exp.arms[name].reward}`)", m, ref))
                 points[run] = m
         lines.append("")
+    if ref and exp.world == "trio":
+        named = {"always-reason (SFT forced:3)": out / "eval" / mode_dir("forced:3")}
+        named |= {f"SFT {m}": out / "eval" / mode_dir(m) for m in ("forced:1", "forced:2", "adaptive")}
+        named |= {run: out / "eval" / run for runs in arms.values() for run in runs}
+        lines += ["## Per level, with 95% intervals", "", interval_table(named, held), ""]
     plot_accuracy_vs_tokens(
         points,
         plots / "accuracy_vs_tokens.png",

@@ -433,3 +433,30 @@ def test_shares_at_half_and_end_are_rollout_weighted_over_the_window():
     table = shares_table({"run-s0": rows}, window=2)  # T = 6, T/2 = 3
     assert "| run-s0 | 2 | 12 / 50 / 38 (8) | 0 / 0 / 100 (8) |" in table
     assert "| run-s0 | 3 | - | 20 / 0 / 80 (5) |" in table
+
+
+def test_bootstrap_intervals_have_the_binomial_width_and_are_seeded():
+    from avr.miniature.experiment.report import bootstrap_ci
+
+    assert bootstrap_ci([1.0] * 50) == (1.0, 1.0)  # no spread, no interval
+    half = [1.0, 0.0] * 500  # p = 0.5 over 1,000 items: the normal interval is 0.5 +- 1.96 x 0.0158
+    lo, hi = bootstrap_ci(half)
+    assert lo < 0.5 < hi and abs((hi - lo) - 2 * 1.96 * math.sqrt(0.25 / 1000)) < 0.01
+    assert bootstrap_ci(half) == (lo, hi) and bootstrap_ci(half, seed=1) != (lo, hi)
+
+
+def test_the_interval_table_per_level_and_overall(tree):
+    from avr.miniature.experiment.report import interval_table
+
+    text = interval_table(
+        {"always-reason": tree / "eval" / "sft-forced3", "missing": tree / "eval" / "none"},
+        levels_of(tree / "data" / "records" / "heldout.jsonl"),
+    )
+    lines = text.splitlines()
+    assert len(lines) == 2 + 3  # header, two levels and all; the run not evaluated is left out
+    # level 1: 4/4 right at 10 tokens, all format 3; level 3: 3/4 at 14 tokens; all: 7/8 at 12 tokens
+    assert lines[2] == "| always-reason | 1 | 4 | 100.0 [100.0, 100.0] | 10.0 [10.0, 10.0] | 0 / 0 / 100 |"
+    assert lines[3].startswith("| always-reason | 3 | 4 | 75.0 [") and lines[3].endswith(
+        "| 14.0 [14.0, 14.0] | 0 / 0 / 100 |"
+    )
+    assert lines[4].startswith("| always-reason | all | 8 | 87.5 [")
