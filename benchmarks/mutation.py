@@ -138,6 +138,14 @@ EQUIVALENT: dict[str, str] = {
     "avr.grading.xǁ_MathChildǁ__init____mutmut_4": (
         "the first _buf is never read: ensure_started empties it before the first _readline"
     ),
+    "avr.grading.xǁ_MathChildǁ__init____mutmut_3": "the first _buf is never read (as mutant 4)",
+    "avr.grading.xǁ_MathChildǁkill__mutmut_3": "after a kill, ensure_started empties _buf before any read",
+    "avr.grading.x_strip_wrappers__mutmut_4": "changed is read only as a truth value: None is False",
+    "avr.grading.x_choice_letter__mutmut_28": "find and rfind of one letter agree (no letter twice in OPTION_LETTERS)",
+    "avr.grading.x_grade__mutmut_29": "an empty choices list and None both skip the multiple-choice path",
+    "avr.grading.xǁ_MathVerifierǁstart__mutmut_1": (
+        "the default patience, 60 or 61 s: only a child that takes a minute to start tells them apart"
+    ),
     "avr.eval.rules.x_mmmu_parse_choice__mutmut_17": "by_text is read only as a truth value: None is False",
     "avr.eval.rules.x_mathv_equal__mutmut_18": (
         "g is stripped, so it is all spaces only when empty: any replacement of ' ' leaves it falsy"

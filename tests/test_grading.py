@@ -7,6 +7,7 @@ which assert what it means (the call comes back, says ``timed_out``, and its chi
 bound seconds wide, against an input that sympy would expand for minutes.
 """
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import pytest
 import avr.grading
 from avr.grading import (
     _MathVerifier,
+    choice_letter,
     gold_letter,
     grade,
     ground_truths,
@@ -495,6 +497,9 @@ class _RefillingCondition:
         self.pool._idle.append("returned child")
         return True
 
+    def notify(self) -> None:
+        pass
+
 
 def test_a_full_pool_waits_for_a_child_until_the_deadline():
     pool = _MathVerifier(max_workers=1, cmd=["unused"])
@@ -504,3 +509,111 @@ def test_a_full_pool_waits_for_a_child_until_the_deadline():
     assert len(cond.waits) == 1 and 0 < cond.waits[0] <= 0.5
     assert pool._checkout(time.monotonic() - 1.0) is None  # the deadline passed: no wait, no child
     assert len(cond.waits) == 1
+
+
+# --- boundaries the full mutation run found unpinned ------------------------------------------------
+
+
+def test_number_spacing_latex_commas_and_the_length_bound():
+    assert parse_number("1 000") == (Fraction(1000), None)
+    assert parse_number("1{,}000") == (Fraction(1000), None)
+    assert parse_number("\\frac{3}{1}") == (Fraction(3), None)  # a denominator of 1 is a number
+    assert parse_number("1" * 64) == (Fraction(int("1" * 64)), None)  # at the bound: still read
+    assert parse_number("1" * 65) is None  # past it: not a number we compare
+
+
+def test_choice_letters_at_the_edges():
+    assert choice_letter("cat", ["cat", "Cat", "dog"]) is None  # a text two options share names neither
+    assert choice_letter("D", ["a", "b", "c"]) is None  # one past the last option
+    assert choice_letter("C", ["a", "b", "c"]) == "C"
+
+
+def test_grade_edges_without_math_verify():
+    assert grade(123, "123") == avr.grading.Grade(False)  # not a string: wrong, not "unknown"
+    assert grade("a", []) == avr.grading.Grade(False) and grade("a", []).timed_out is False  # no gold
+    long = "a" * avr.grading.MAX_ANSWER_CHARS
+    assert grade(long, long).correct and not grade(long + "a", long + "a").correct  # the cap is inclusive
+    assert grade("A", "cat", choices=["cat"]).correct  # one option is still a multiple-choice item
+
+
+def _clock(monkeypatch, *times: float) -> None:
+    it = iter(times)
+    monkeypatch.setattr(avr.grading, "time", SimpleNamespace(monotonic=lambda: next(it)))
+
+
+def test_the_deadline_ends_at_the_timeout_less_the_kill_reserve(monkeypatch):
+    """timeout 0.1 s < the 0.15 s kept to kill a child: no time at all, so after the first gold the
+    rest are skipped, and the grade says it ran out of time."""
+    monkeypatch.setattr(avr.grading, "_matches", lambda *a: False)
+    _clock(monkeypatch, 0.0, 0.0)
+    assert grade("a", ["b", "c"], timeout=0.1) == avr.grading.Grade(False, timed_out=True)
+
+
+def test_running_out_of_time_at_the_last_gold_is_a_real_no(monkeypatch):
+    tried: list[str] = []
+    monkeypatch.setattr(avr.grading, "_matches", lambda a, g, *rest: tried.append(g) or False)
+    _clock(monkeypatch, 0.0, 1.0, 100.0)  # the deadline (5 s) passes while the second of three golds runs
+    assert grade("a", ["b", "c", "d"], timeout=5.0) == avr.grading.Grade(False, timed_out=True)
+    assert tried == ["b", "c"]
+    tried.clear()
+    _clock(monkeypatch, 0.0, 1.0, 100.0)  # ... and while the last of two: every gold was tried
+    assert grade("a", ["b", "c"], timeout=5.0) == avr.grading.Grade(False, timed_out=False)
+
+
+def test_a_timed_out_gold_with_time_left_is_reported(monkeypatch):
+    verdicts = iter([None, False])  # math-verify ran out on the first gold; the second is a plain no
+    monkeypatch.setattr(avr.grading, "_matches", lambda *a: next(verdicts))
+    _clock(monkeypatch, 0.0, 0.0, 0.0)
+    assert grade("a", ["b", "c"], timeout=5.0) == avr.grading.Grade(False, timed_out=True)
+
+
+def test_is_correct_passes_its_timeout_on(monkeypatch):
+    seen: list[float] = []
+    monkeypatch.setattr(
+        avr.grading, "grade", lambda *a, timeout: seen.append(timeout) or avr.grading.Grade(True)
+    )
+    assert is_correct("a", "a", timeout=7.5) and seen == [7.5]
+
+
+_ALWAYS = "import sys\nprint('ready', flush=True)\nfor line in sys.stdin:\n    print('{}', flush=True)\n"
+
+
+def test_math_on_either_side_asks_math_verify_and_spacing_alone_does_not(monkeypatch):
+    import sys
+
+    yes = _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", _ALWAYS.format(1)])
+    no = _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", _ALWAYS.format(0)])
+    try:
+        monkeypatch.setattr(avr.grading, "_MATH", yes)
+        assert grade("2^2", "4", timeout=PATIENT).correct  # only the answer looks like math: still asked
+        monkeypatch.setattr(avr.grading, "_MATH", no)
+        assert grade("x + 1", "x+1", timeout=PATIENT).correct  # the same once spaces go: never asked
+        assert no.children == 0
+    finally:
+        yes.close()
+        no.close()
+
+
+class _ReadyChild:
+    def ensure_started(self, wait: float) -> bool:
+        return True
+
+
+def test_start_waits_for_a_busy_pool_within_its_patience():
+    pool = _MathVerifier(max_workers=1, cmd=["unused"])
+    pool._count = 1  # the one child is busy; the wait below hands back one that starts
+    cond = pool._cond = _RefillingCondition(pool)
+    real_wait = cond.wait
+
+    def wait(timeout: float) -> bool:
+        real_wait(timeout)
+        pool._idle[-1] = _ReadyChild()
+        return True
+
+    cond.wait = wait
+    pool.start(wait=5.0)  # no error: it waited for the busy child and started it
+    assert len(cond.waits) == 1 and 0 < cond.waits[0] <= 5.0 and isinstance(pool._idle[0], _ReadyChild)
+    with pytest.raises(RuntimeError, match=r"^the math-verify worker did not start$"):
+        _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", "import time; time.sleep(60)"]).start(
+            wait=0.5
+        )
