@@ -146,6 +146,14 @@ EQUIVALENT: dict[str, str] = {
     "avr.grading.xǁ_MathVerifierǁstart__mutmut_1": (
         "the default patience, 60 or 61 s: only a child that takes a minute to start tells them apart"
     ),
+    "avr.eval.scoring.x_extract_answer__mutmut_5": "a text without an answer block or boxed value: 'XXXX' is as empty",
+    "avr.eval.scoring.x_extract_answer__mutmut_33": "a text without an answer block or boxed value: 'XXXX' is as empty",
+    "avr.eval.scoring.x_extract_answer__mutmut_20": "the block is there exactly once (counted): index and rindex agree",
+    "avr.eval.scoring.x_extract_answer__mutmut_24": "the block is there exactly once (counted): index and rindex agree",
+    "avr.eval.scoring.x_extract_answer__mutmut_28": "start == end is an empty block, which the strip() test rejects too",
+    "avr.eval.scoring.xǁJudgeǁ__call____mutmut_11": "last is overwritten by the first call, and there is always one",
+    "avr.eval.scoring.xǁJudgeǁ_ask__mutmut_59": "the reason is read only when there is no verdict; here there is one",
+    "avr.eval.scoring.x_score_prediction__mutmut_40": "needs_judge is written out as bool(): None is False",
     "avr.eval.rules.x_mmmu_parse_choice__mutmut_17": "by_text is read only as a truth value: None is False",
     "avr.eval.rules.x_mathv_equal__mutmut_18": (
         "g is stripped, so it is all spaces only when empty: any replacement of ' ' leaves it falsy"

@@ -330,3 +330,124 @@ def test_an_unanswered_row_has_plain_false_flags():
     for key in ("correct", "needs_judge", "judged", "judge_failed", "grading_unresolved"):
         assert row[key] is False, key
     assert row["judge_error"] is None and row["grading_timeouts"] == 0
+
+
+# --- what the full mutation run of avr/eval/scoring.py found unpinned -----------------------------
+
+
+def test_an_empty_answer_block_falls_back_to_the_last_boxed_value():
+    from avr.eval.scoring import extract_answer
+
+    assert extract_answer("<answer>   </answer> so \\boxed{5}") == (0, "5")
+    assert extract_answer("text only") == (0, None)
+
+
+def test_the_transport_bounds_time_and_size(monkeypatch):
+    seen: dict = {}
+
+    class Reply:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n=None):
+            seen["read"] = n
+            return b"{}"
+
+    def urlopen(req, timeout=None):
+        seen["timeout"], seen["url"], seen["headers"] = timeout, req.full_url, dict(req.header_items())
+        return Reply()
+
+    monkeypatch.setattr(scoring.urllib.request, "urlopen", urlopen)
+    assert scoring._post("http://judge.invalid/v1/chat/completions", b"{}", {"X-Test": "1"}, 7.0) == b"{}"
+    assert seen == {
+        "timeout": 7.0,
+        "url": "http://judge.invalid/v1/chat/completions",
+        "headers": {"X-test": "1"},
+        "read": scoring.MAX_REPLY_BYTES,
+    }
+    slept: list[float] = []
+    monkeypatch.setattr(scoring.time, "sleep", slept.append)
+    scoring._sleep(0.25)
+    assert slept == [0.25]
+
+
+def test_failure_and_body_messages_in_words():
+    assert scoring._failure(KeyError("x"), 5) == "KeyError: 'x'"
+    raw = b"<" + b"x" * 100
+    with pytest.raises(ValueError) as e:
+        scoring._content(raw)
+    assert str(e.value) == f"the body is not JSON ({raw[:60]!r})"
+    body = json.dumps({"choices": []}).encode()
+    with pytest.raises(ValueError) as e:
+        scoring._content(body)
+    assert str(e.value) == f"the body has no choices[0].message.content ({body[:60]!r})"
+    assert scoring._content(json.dumps({"choices": [{"message": {"content": 5}}]}).encode()) is None
+
+
+def test_the_prompt_word_for_word():
+    assert Judge("u", "m").prompt("Q?", "a feline", ["cat"]) == (
+        "You grade answers to a visual question. Reply with exactly one word: yes or no.\n"
+        "Question: Q?\nReference answer(s): cat\nCandidate answer: a feline\n"
+        "Is the candidate answer correct?"
+    )
+
+
+def _scripted_post(replies: list, calls: list):
+    def post(url: str, body: bytes, headers: dict, timeout: float) -> bytes:
+        calls.append({"url": url, "headers": headers, "timeout": timeout, "body": json.loads(body)})
+        content = replies.pop(0) if len(replies) > 1 else replies[0]
+        return json.dumps({"choices": [{"message": {"content": content}}]}).encode()
+
+    return post
+
+
+def test_what_the_transport_is_handed():
+    calls: list = []
+    judge = Judge(
+        "http://judge.invalid/v1/", "m", api_key="k", timeout=12.5, post=_scripted_post(["yes"], calls)
+    )
+    assert judge("Q?", "a", ["b"]) is True
+    [c] = calls
+    assert c["url"] == "http://judge.invalid/v1/chat/completions"
+    assert c["headers"] == {"Content-Type": "application/json", "Authorization": "Bearer k"}
+    assert c["timeout"] == 12.5
+
+
+def test_one_try_is_one_call_and_a_verdict_resets_the_failure_run():
+    from avr.eval.scoring import JudgeFailed
+
+    calls: list = []
+    judge = Judge(
+        "http://j.invalid/v1", "m", tries=1, sleep=lambda s: None, post=_scripted_post([None, "yes"], calls)
+    )
+    with pytest.raises(
+        JudgeFailed, match=r"no verdict after 1 tries \(last: reply None is not a yes or no\)$"
+    ):
+        judge("Q?", "a", ["b"])  # a null content is no verdict, not a crash
+    assert len(calls) == 1 and judge.failed_in_a_row == 1
+    assert judge("Q?", "a", ["b"]) is True and judge.failed_in_a_row == 0
+
+
+def test_check_profile_names_the_known_profiles():
+    from avr.eval.scoring import PROFILES, check_profile
+
+    with pytest.raises(ValueError) as e:
+        check_profile("nope")
+    assert str(e.value) == f"unknown scoring profile 'nope'; use one of {', '.join(PROFILES)}"
+
+
+def test_the_judge_gets_the_rows_golds_and_the_row_keeps_answer_and_profile():
+    asked: list = []
+
+    def judge(question: str, answer: str, golds: list[str]) -> bool:
+        asked.append(golds)
+        return True
+
+    row = score_prediction(_pred("<answer>a feline</answer>", ["cat", 7]), judge=judge)
+    assert asked == [["cat", "7"]]
+    assert row["answer"] == "a feline" and row["scoring"] == scoring.DEFAULT_PROFILE
+    bare = score_prediction({"benchmark": "b", "id": "1", "gold": {"answers": ["cat"]}})  # no response
+    assert (bare["format"], bare["answer"], bare["correct"]) == (0, None, False)
