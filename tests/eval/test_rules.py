@@ -328,3 +328,118 @@ def test_can_infer_text_length_bound_is_inclusive():
 )
 def test_mathv_normalize_letters_first_lines_and_matrices(answer, expected):
     assert rules.mathv_normalize(answer) == expected
+
+
+# MATH-V's answer cleaning (``evaluate`` / ``find_math_answer``), one case per rule it applies: each
+# flag, wrapper, unit, LaTeX spelling and trailing mark.
+MATHV_CLEANING = [
+    ("It is E.", "e"),
+    ("the value is 3.5.", "3.5"),
+    ("so it is 1,000", "soitis1,000"),
+    ("the total is 3.5!", "thetotalis3.5!"),
+    ("\\boxed{5} and the answer is 7", "7"),
+    ("The answer is 12 apples. It grows.", "12apples"),
+    ("the answer is 4", "4"),
+    ("The correct answer is 9", "9"),
+    ("the correct answer is 9", "9"),
+    ("The answer should be 10", "10"),
+    ("the answer should be 10", "10"),
+    ("x{}y", "xy"),
+    ("\\boxed{3", "3"),
+    ("\\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
+    ("5}", "5"),
+    ("}5{", ""),
+    ("a{b}c}", "abc}"),
+    ("x = 5", "5"),
+    ("y \\approx 3.14", "3.14"),
+    ("1\\,000", "1000"),
+    ("∞", "\\infty"),
+    ("+∞", "\\infty"),
+    ("+\\infty", "\\infty"),
+    ("a\\\\b", "a\\b"),
+    ("5\n6", "56"),
+    ("\\text{5}", "{5}"),
+    ("\\mbox{5}", "{5}"),
+    ("\\left(1,2\\right)", "(1,2)"),
+    ("30^{\\circ}", "30"),
+    ("30^\\circ", "30"),
+    ("5{m}^3", "5"),
+    ("5 m^3", "5"),
+    ("5{units}", "5"),
+    ("5 units", "5"),
+    ("5{km}", "5"),
+    ("5 km", "5"),
+    ("2\\!3", "23"),
+    ("\\tfrac{1}{2}", "\\frac{1}{2}"),
+    ("\\dfrac{1}{2}", "\\frac{1}{2}"),
+    ("\\$5", "5"),
+    ("$5$", "5"),
+    ("50\\%", "50"),
+    ("50%", "50"),
+    (".5", "0.5"),
+    ("1/2", "\\frac{1}{2}"),
+    ("(b)", "b"),
+    ("{c}", "c"),
+    ("5.", "5"),
+    (":5", "5"),
+    ("(e) 5", "e5"),
+    ("The final answer is (E)", "e"),
+    ("The answer is: 5", "5"),
+    ("The answer is 5. Then 6", "5"),
+]
+
+
+@pytest.mark.parametrize(("answer", "expected"), MATHV_CLEANING)
+def test_mathv_normalize_rule_by_rule(answer, expected):
+    assert rules.mathv_normalize(answer) == expected
+
+
+# MMMU's parse_multi_choice_response: trailing marks stripped, the 5-word bound for option texts,
+# and the last of several hits (by text, bracketed or spaced).
+MMMU_OPTIONS = {"A": "red apple", "B": "green pear", "C": "blue plum", "D": "cat"}
+MMMU_CHOICES = [
+    ("B,", ("B", False)),
+    ("B.", ("B", False)),
+    ("B!", ("B", False)),
+    ("B?", ("B", False)),
+    ("B;", ("B", False)),
+    ("B:", ("B", False)),
+    ("'B'", ("B", False)),
+    ("the fruit is a green pear", ("B", False)),
+    ("I pick the green pear", ("C", True)),
+    ("I pick the green pear now", ("B", False)),
+    ("a red apple or a green pear", ("B", False)),
+    ("a green pear or a red apple", ("A", False)),
+    ("(A) or (B)", ("B", False)),
+    ("(B) then (A)", ("A", False)),
+    ("go A or B now", ("B", False)),
+    ("go B or A now", ("A", False)),
+]
+
+
+@pytest.mark.parametrize(("response", "expected"), MMMU_CHOICES)
+def test_mmmu_parse_choice_case_by_case(response, expected):
+    assert rules.mmmu_parse_choice(response, MMMU_OPTIONS, "k") == expected
+
+
+# parse_open_response: the shortest tail after an indicator, a lone mark is no answer.
+MMMU_OPEN = [
+    ("The answer is 5.", [5.0]),
+    ("so it is 7", [7.0]),
+    ("The answer is x. so it is 3", [3.0]),
+    ("thus it is ?", ["thus it is ?"]),
+    ("The result is 12 and so it is 1234.", [1234.0]),
+    ("therefore it is :", ["therefore it is :"]),
+]
+
+
+@pytest.mark.parametrize(("response", "expected"), MMMU_OPEN)
+def test_mmmu_parse_open_case_by_case(response, expected):
+    assert rules.mmmu_parse_open(response) == expected
+
+
+def test_ocrbench_line_breaks_and_percent_floats():
+    assert rules.ocrbench_hit("a\nb", ["a b"], hme=False) and rules.ocrbench_hit("A B", ["a\nb"], hme=False)
+    assert rules.ocrbench_hit("x^2+1", ["x^2\n+ 1"], hme=True)  # handwritten maths: spaces and breaks gone
+    assert not rules.ocrbench_hit("x^2+1", ["X^2+1"], hme=True)  # ... and case kept
+    assert rules._float("50%") == 0.5 and rules._float("1e400") is None and rules._float("nan") is None
