@@ -170,6 +170,11 @@ EQUIVALENT: dict[str, str] = {
     "avr.rl.reward.x_score_response__mutmut_35": (
         "without a valid ground truth, grade() returns Grade(False): the same not-correct, not-timed-out as None"
     ),
+    "avr.rl.reward.x_length_factor__mutmut_1": "at length == threshold the ratio threshold / length is 1.0 too",
+    **{
+        f"avr.rl.reward.x_score_batch__mutmut_{i}": "a short lengths list still raises, at the strict zip of the bonuses"
+        for i in (44, 49, 50)
+    },
     "avr.rl.reward.x_score_batch__mutmut_71": "base and bonus always have one entry per response",
     "avr.rl.reward.x_score_batch__mutmut_74": "base and bonus always have one entry per response",
     "avr.rl.reward.x_diversity_bonuses__mutmut_40": (
