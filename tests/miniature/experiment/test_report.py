@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -460,3 +461,29 @@ def test_the_interval_table_per_level_and_overall(tree):
         "| 14.0 [14.0, 14.0] | 0 / 0 / 100 |"
     )
     assert lines[4].startswith("| always-reason | all | 8 | 87.5 [")
+
+
+def write_trio_tree(out: Path) -> Path:
+    """The hand-made tree as a trio run: plus a val split (the same items) with the SFT model's forced
+    runs on it, the tuning view the report shows before the held-out results."""
+    write_tree(out)
+    rec = out / "data" / "records"
+    (rec / "val.jsonl").write_text((rec / "heldout.jsonl").read_text())
+    for k in (1, 2, 3):
+        _jsonl(out / "eval" / f"val-sft-forced{k}" / "scored.jsonl", _scored(f"sft-forced{k}"))
+    return out
+
+
+TRIO = replace(EXP, path=Path("trio.yaml"), world="trio")
+
+
+def test_the_trio_report_is_the_expected_text(tmp_path, plots):
+    """The val section (precondition and SFT targets on val) and the per-level table with bootstrap
+    intervals, word for word (expected_report_trio.md beside this file). Hand-checked: always-reason
+    is 4/4 at 10 tokens on level 1 and 3/4 at 14 on level 3; forced:2 on val meets no target."""
+    out = write_trio_tree(tmp_path / "out")
+    path = write_report(TRIO, out, {"machine": "test machine", "stages": {"sft": 600.0}})
+    assert path.read_text() == (Path(__file__).parent / "expected_report_trio.md").read_text()
+    results = json.loads((out / "results.json").read_text())
+    assert results["val_baselines"]["forced:3"]["levels"]["3"]["accuracy"] == 0.75
+    assert set(results["val_baselines"]) == {"forced:1", "forced:2", "forced:3"}
