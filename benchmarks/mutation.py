@@ -12,7 +12,7 @@ mutants, those killed (a test failed or timed out), those that survived, those n
 reaches, the survivors listed below as equivalent (each with why), and the kill ratio
 ``killed / (mutants - equivalent)``. Target: >= 90% per module. Exit status 1 when a module is under.
 
-    .venv/bin/python benchmarks/mutation.py                       # every module (about an hour on 2 cores)
+    .venv/bin/python benchmarks/mutation.py                       # every module (about 1.5 h on 2 cores)
     .venv/bin/python benchmarks/mutation.py avr/formats.py        # one module
     .venv/bin/python benchmarks/mutation.py --list                # the modules and their tests
     .venv/bin/python benchmarks/mutation.py --report              # the table of the last runs, no run
