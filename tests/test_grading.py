@@ -436,6 +436,21 @@ def test_float_rounding_reaches_the_child_and_verdicts_are_cached_per_rounding(m
     assert pool.children == 0 and not pool._idle
 
 
+def test_a_cached_verdict_is_answered_without_asking_a_child():
+    import sys
+
+    # says "equal" to its first question and "not equal" to every later one
+    first_only = "import sys\nprint('ready', flush=True)\nfor i, _ in enumerate(sys.stdin):\n    print('0' if i else '1', flush=True)\n"
+    pool = _MathVerifier(max_workers=1, cmd=[sys.executable, "-c", first_only])
+    try:
+        assert pool.equal("a", "a", time.monotonic() + PATIENT) is True
+        assert pool.equal("a", "a", time.monotonic() + PATIENT) is True  # the cache, not the child's "0"
+        assert pool.equal("a", "b", time.monotonic() + PATIENT) is False  # a new pair: asked
+        assert pool.children == 1
+    finally:
+        pool.close()
+
+
 def test_a_child_that_dies_is_no_verdict_and_is_replaced():
     import sys
 
