@@ -9,8 +9,8 @@ the middle case and makes the image, not only the question, decide how much thin
   odd?", "What is the largest digit?" on two or three digits. Once the digits are written out
   ("4, 7 and 2") the answer is a look-up in that text, with no arithmetic chain; a 7 that is absent
   or last gives "none".
-- level 3, reasoning (format 3): "What is the sum of the digits?" on two or three digits ("4 + 9 +
-  2 = 15.").
+- level 3, reasoning (format 3): "What is the sum of the digits?" on two or three digits, one
+  addition per step ("4 + 9 = 13, 13 + 2 = 15.").
 
 The sum question reads the same at levels 1 and 3; only the number of digits drawn tells which, so a
 model that chooses its format from the question alone cannot be right at both.
@@ -239,7 +239,13 @@ def solve(task: str, scene: Scene, ask: str = "") -> tuple[str, str]:
     if task == "sum":
         if len(digits) == 1:
             return str(digits[0]), f"The only digit is {digits[0]}."
-        return str(sum(digits)), f"{' + '.join(map(str, digits))} = {sum(digits)}."
+        # One addition per step ("4 + 9 = 13, 13 + 2 = 15."): a 3M-parameter LM that fails a
+        # three-digit sum written as one step (28-30% in the first trial) can learn two-operand facts.
+        steps, total = [], digits[0]
+        for d in digits[1:]:
+            steps.append(f"{total} + {d} = {total + d}")
+            total += d
+        return str(total), ", ".join(steps) + "."
     if task == "after":
         answer = digit_after(digits, int(ask))
         if int(ask) not in digits:
@@ -248,11 +254,9 @@ def solve(task: str, scene: Scene, ask: str = "") -> tuple[str, str]:
             return answer, f"The {ask} is last, so none."
         return answer, f"After the {ask} comes {answer}."
     if task == "odd-count":
-        odd = [d for d in digits if d % 2]
-        if not odd:
-            return "0", "No digit is odd: 0."
-        ones = "one is" if len(odd) == 1 else "ones are"
-        return str(len(odd)), f"The odd {ones} {_join(odd)}: {len(odd)}."
+        # Each digit's parity, then the count ("4 even, 7 odd, 2 even: 1."): one look-up per digit.
+        odd = sum(d % 2 for d in digits)
+        return str(odd), ", ".join(f"{d} {'odd' if d % 2 else 'even'}" for d in digits) + f": {odd}."
     if task == "largest":
         return str(max(digits)), f"The largest is {max(digits)}."
     raise ValueError(f"unknown trio task {task!r}; known: {sorted(PHRASINGS)}")

@@ -60,6 +60,9 @@ def test_a_misspelled_key_or_arm_is_named(tmp_path):
     )  # digits has no level 2
     with pytest.raises(ValueError, match=r"data\.rl_levels"):
         load_experiment(bad)
+    bad.write_text(f"base: {RECIPE_DIR / 'digits.yaml'}\ndata: {{sft_levels: []}}\n")
+    with pytest.raises(ValueError, match=r"data\.sft_levels"):
+        load_experiment(bad)
     bad.write_text(f"base: {RECIPE_DIR / 'digits.yaml'}\nworld: dots\n")
     with pytest.raises(ValueError, match=r"world: unknown synthetic world 'dots'"):
         load_experiment(bad)

@@ -105,6 +105,18 @@ def test_every_answer_follows_from_the_scene_and_the_level_from_the_image(sets):
         assert r["level"] == r["format"] == _expected_level(r["task"], len(digits)), r
         assert r["task"] in trio.TASKS[r["level"]]
     assert {r["task"] for r in recs} == {"read", "sum", "after", "odd-count", "largest"}
+    for r in recs:  # the format-3 text takes steps the small LM can: one addition, one parity each
+        digits = _digits(r["scene"])
+        if r["task"] == "sum" and len(digits) > 1:
+            steps = re.findall(r"(\d+) \+ (\d) = (\d+)", r["reasoning"])
+            assert len(steps) == len(digits) - 1, r["reasoning"]
+            running = digits[0]
+            for (a, b, c), d in zip(steps, digits[1:], strict=True):
+                assert (int(a), int(b), int(c)) == (running, d, running + d), r["reasoning"]
+                running += d
+        if r["task"] == "odd-count":
+            said = re.findall(r"(\d) (odd|even)", r["reasoning"])
+            assert said == [(str(d), "odd" if d % 2 else "even") for d in digits], r["reasoning"]
     after = Counter(r["answer"] == "none" for r in recs if r["task"] == "after")
     assert after[True] > 20 and after[False] > 20, "both an absent (or last) digit and a present one"
 
@@ -288,7 +300,9 @@ def test_the_experiment_draws_each_set_from_its_split(tmp_path):
     paths = build_world_data(exp, tmp_path / "out")
     recs = {s: _rows(paths[s]) for s in ("sft", "rl", "val", "heldout")}
     assert {s: {r["split"] for r in rs} for s, rs in recs.items()} == {s: {s} for s in recs}
-    assert len(recs["sft"]) == 8 * 3  # every item in all three formats
+    assert exp.data["sft_levels"] == [1, 2, 2, 3, 3]
+    # every item in all three formats; items cycle 1, 2, 2, 3, 3: two level-1 items, four level-2, two level-3
+    assert Counter(r["level"] for r in recs["sft"]) == {1: 2 * 3, 2: 4 * 3, 3: 2 * 3}
     assert Counter(r["level"] for r in recs["rl"]) == {1: 4, 2: 4, 3: 8}
     assert (paths["rl_dir"] / "val.parquet").is_file()
     import pyarrow.parquet as pq

@@ -13,7 +13,16 @@ from typing import Any
 
 SCHEMA: dict[str, set[str]] = {
     "world": set(),
-    "data": {"sft_items", "sft_formats", "rl_items", "rl_levels", "val_items", "heldout_items", "seed"},
+    "data": {
+        "sft_items",
+        "sft_formats",
+        "sft_levels",
+        "rl_items",
+        "rl_levels",
+        "val_items",
+        "heldout_items",
+        "seed",
+    },
     "model": {"size", "seed"},
     "sft": {"recipe", "overrides"},
     "grpo": {"recipe", "overrides", "engine", "workers"},
@@ -80,11 +89,10 @@ def _check_world_data(path: Path, world: str, d: dict[str, Any]) -> None:
             format_shares(fmts, levels)
         except (ValueError, TypeError, AttributeError) as e:
             raise ValueError(f"{path}: data.sft_formats: {e} (or 'level')") from None
-    rl_levels = d.get("rl_levels")
-    if rl_levels is not None and (not rl_levels or not set(rl_levels) <= set(levels)):
-        raise ValueError(
-            f"{path}: data.rl_levels: {rl_levels!r} must list levels of {levels} (repeats weight)"
-        )
+    for key in ("sft_levels", "rl_levels"):
+        chosen = d.get(key)
+        if chosen is not None and (not chosen or not set(chosen) <= set(levels)):
+            raise ValueError(f"{path}: data.{key}: {chosen!r} must list levels of {levels} (repeats weight)")
     if d.get("val_items") and "val" not in world_splits(world):
         raise ValueError(f"{path}: data.val_items: the {world} world has no val split (trio has)")
 

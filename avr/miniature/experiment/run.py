@@ -80,7 +80,7 @@ def build_world_data(exp: Experiment, out: Path) -> dict[str, Path]:
         "heldout": rec / "heldout.jsonl",
     }
     specs = {
-        "sft": (int(d["sft_items"]), 3 * seed, exp.sft_formats, None),
+        "sft": (int(d["sft_items"]), 3 * seed, exp.sft_formats, d.get("sft_levels")),
         "rl": (int(d["rl_items"]), 3 * seed + 1, None, d.get("rl_levels")),
         "heldout": (int(d["heldout_items"]), 3 * seed + 2, None, None),
     }
