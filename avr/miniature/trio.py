@@ -4,16 +4,21 @@ The digits world (``avr.miniature.digits``) separates two cases, a glance and a 
 the middle case and makes the image, not only the question, decide how much thinking is needed:
 
 - level 1, a glance (format 1): "What is the middle digit?" on three digits, or "What is the sum of
-  the digits?" when the image holds a single digit (the sum is the digit: nothing to add).
-- level 2, perception (format 2): "Which digit comes right after the 7?", "How many digits are
-  odd?", "What is the largest digit?" on two or three digits. Once the digits are written out
-  ("4, 7 and 2") the answer is a look-up in that text, with no arithmetic chain; a 7 that is absent
-  or last gives "none".
-- level 3, reasoning (format 3): "What is the sum of the digits?" on two or three digits, one
-  addition per step ("4 + 9 = 13, 13 + 2 = 15.").
+  the odd digits?" when the image holds a single digit (the digit itself, or 0: nothing to add).
+- level 2, perception (format 2): "How many digits are odd?", "How many digits are greater than 4?"
+  on three digits. Once the digits are written out ("4, 7 and 2") each is one look-up and the answer
+  a count of at most three; answered directly, the three cells must be read and judged in one pass.
+- level 3, reasoning (format 3): "What is the sum of the odd digits?" on three digits: each digit's
+  parity, then one addition per step ("3 odd, 8 even, 9 odd: 3 + 9 = 12.").
 
-The sum question reads the same at levels 1 and 3; only the number of digits drawn tells which, so a
-model that chooses its format from the question alone cannot be right at both.
+The sum-odd question reads the same at levels 1 and 3; only the number of digits drawn tells which,
+so a model that chooses its format from the question alone cannot be right at both.
+
+Why these tasks (``docs/miniature.md``, "A second world"): a first version asked the digit after a
+named one, the largest digit and the sum of all digits. The 3M-parameter LM answered the largest as
+well directly as after writing the digits (90-95%), never learned to copy the digit after a named
+one even from its own text, and added two digits in one pass from the written digits (74%), so
+none of them separated the levels. Counting and filtering per digit did.
 
 Held-out items test generalisation on two axes at once. Each question type (``task``) holds out a
 fixed quarter of the digit combinations (the sorted digits shown, per number of digits), chosen by a
@@ -46,18 +51,18 @@ WIDTH = len(CELLS) * CELL  # 192: three 64x64 cells
 
 Scene = dict[str, Any]
 
-# level -> tasks. "sum" is at two levels: one digit drawn makes it a glance, two or three a sum.
-TASKS: dict[int, tuple[str, ...]] = {1: ("read", "sum"), 2: ("after", "odd-count", "largest"), 3: ("sum",)}
+# level -> tasks. "sum-odd" is at two levels: one digit drawn makes it a glance, three a sum.
+TASKS: dict[int, tuple[str, ...]] = {1: ("read", "sum-odd"), 2: ("odd-count", "big-count"), 3: ("sum-odd",)}
 
 # How many digits a task's scene holds, per level. A read-off asks a named cell, so all three are
-# filled (no blank makes "left" ambiguous); level-2 questions need at least two digits to look up.
+# filled (no blank makes "left" ambiguous). The counts take three digits: with two, a direct answer
+# is right half the time by guessing "1" (the first trial's direct odd-count on two digits: 75%).
 DIGIT_COUNTS: dict[tuple[int, str], tuple[int, ...]] = {
     (1, "read"): (3,),
-    (1, "sum"): (1,),
-    (2, "after"): (2, 3),
-    (2, "odd-count"): (2, 3),
-    (2, "largest"): (2, 3),
-    (3, "sum"): (2, 3),
+    (1, "sum-odd"): (1,),
+    (2, "odd-count"): (3,),
+    (2, "big-count"): (3,),
+    (3, "sum-odd"): (3,),
 }
 
 # Every task's phrasings; the last one of each is asked only in the held-out split.
@@ -68,17 +73,11 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Read the {pos} digit.",
         "What digit sits in the {pos} cell?",
     ),
-    "sum": (
-        "What is the sum of the digits?",
-        "What do the digits add up to?",
-        "What is the total of the digits?",
-        "How much do the digits make together?",
-    ),
-    "after": (
-        "Which digit comes right after the {d}?",
-        "What digit follows the {d}?",
-        "What is the next digit after the {d}?",
-        "Reading left to right, which digit comes after the {d}?",
+    "sum-odd": (
+        "What is the sum of the odd digits?",
+        "What do the odd digits add up to?",
+        "What is the total of the odd digits?",
+        "How much do the odd digits make together?",
     ),
     "odd-count": (
         "How many digits are odd?",
@@ -86,18 +85,17 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Count the odd digits.",
         "What is the number of odd digits?",
     ),
-    "largest": (
-        "What is the largest digit?",
-        "Which digit is the biggest?",
-        "What is the highest digit shown?",
-        "Which is the greatest of the digits?",
+    "big-count": (
+        "How many digits are greater than 4?",
+        "How many of the digits are above 4?",
+        "Count the digits greater than 4.",
+        "What is the number of digits larger than 4?",
     ),
 }
 
 SPLITS = ("sft", "rl", "val", "heldout")
 HELDOUT_SHARE = 0.25  # of each (task, number of digits)'s combinations
 VAL_BUCKETS = 8  # val draws the scenes of one bucket in 8, sft and rl the other seven
-NONE = "none"  # the answer to "after the 7" when there is no 7, or nothing after it
 
 
 # ---------------------------------------------------------------- the split
@@ -205,70 +203,50 @@ def perception_text(scene: Scene) -> str:
 
 def level_of(task: str, n: int) -> int:
     """The cheapest sufficient format for ``task`` on ``n`` digits, from the image as much as the words."""
-    if task == "read" or (task == "sum" and n == 1):
+    if task == "read" or (task == "sum-odd" and n == 1):
         return 1
-    return 3 if task == "sum" else 2
+    return 3 if task == "sum-odd" else 2
 
 
-def digit_after(digits: list[int], d: int) -> str:
-    """The digit right after ``d`` in reading order, or ``"none"`` when ``d`` is absent or last."""
-    if d not in digits:
-        return NONE
-    i = digits.index(d)
-    return str(digits[i + 1]) if i + 1 < len(digits) else NONE
+def _marks(digits: list[int], label: Any) -> str:
+    """One look-up per digit, in reading order: ``"4 even, 7 odd, 2 even"``."""
+    return ", ".join(f"{d} {label(d)}" for d in digits)
 
 
-def pick_after_target(rng: random.Random, digits: list[int]) -> int:
-    """The digit to ask "after the d" about: two times in three one shown once (so unambiguous), else
-    one not shown (the answer is then "none" after looking, not before)."""
-    once = [d for d in digits if digits.count(d) == 1]
-    if once and rng.random() < 2 / 3:
-        return rng.choice(once)
-    return rng.choice([d for d in range(10) if d not in digits])
+def _parity(d: int) -> str:
+    return "odd" if d % 2 else "even"
 
 
 def solve(task: str, scene: Scene, ask: str = "") -> tuple[str, str]:
-    """``(answer, reasoning)`` for ``task`` on ``scene``; ``ask`` names the cell (read) or the digit (after).
+    """``(answer, reasoning)`` for ``task`` on ``scene``; ``ask`` names the cell of a read-off.
 
-    The reasoning is written for every item, so that any item can be an SFT row in format 3.
+    The reasoning is written for every item, so that any item can be an SFT row in format 3. Its
+    steps are ones a 3M-parameter LM learns (the first trial's per-task table, docs/miniature.md):
+    one label per digit, then a count or additions of two operands.
     """
     digits = shown(scene)
     if task == "read":
         value = next(d["digit"] for d in scene["digits"] if CELLS[d["cell"]] == ask)
         return str(value), f"The {ask} one is {value}."
-    if task == "sum":
-        if len(digits) == 1:
-            return str(digits[0]), f"The only digit is {digits[0]}."
-        # One addition per step ("4 + 9 = 13, 13 + 2 = 15."): a 3M-parameter LM that fails a
-        # three-digit sum written as one step (28-30% in the first trial) can learn two-operand facts.
-        steps, total = [], digits[0]
-        for d in digits[1:]:
+    if task == "odd-count":
+        odd = sum(d % 2 for d in digits)
+        return str(odd), f"{_marks(digits, _parity)}: {odd}."
+    if task == "big-count":
+        big = sum(d > 4 for d in digits)
+        return str(big), f"{_marks(digits, lambda d: 'yes' if d > 4 else 'no')}: {big}."
+    if task == "sum-odd":
+        odd = [d for d in digits if d % 2]
+        steps, total = [], odd[0] if odd else 0
+        for d in odd[1:]:
             steps.append(f"{total} + {d} = {total + d}")
             total += d
-        return str(total), ", ".join(steps) + "."
-    if task == "after":
-        answer = digit_after(digits, int(ask))
-        if int(ask) not in digits:
-            return answer, f"There is no {ask}, so none."
-        if answer == NONE:
-            return answer, f"The {ask} is last, so none."
-        return answer, f"After the {ask} comes {answer}."
-    if task == "odd-count":
-        # Each digit's parity, then the count ("4 even, 7 odd, 2 even: 1."): one look-up per digit.
-        odd = sum(d % 2 for d in digits)
-        return str(odd), ", ".join(f"{d} {'odd' if d % 2 else 'even'}" for d in digits) + f": {odd}."
-    if task == "largest":
-        return str(max(digits)), f"The largest is {max(digits)}."
+        return str(total), f"{_marks(digits, _parity)}: {', '.join(steps) or total}."
     raise ValueError(f"unknown trio task {task!r}; known: {sorted(PHRASINGS)}")
 
 
-def _ask(rng: random.Random, task: str, digits: list[int]) -> str:
-    """What the question names, if anything: a cell for a read-off, a digit for "after"."""
-    if task == "read":
-        return rng.choice(CELLS)
-    if task == "after":
-        return str(pick_after_target(rng, digits))
-    return ""
+def _ask(rng: random.Random, task: str) -> str:
+    """What the question names, if anything: a cell for a read-off."""
+    return rng.choice(CELLS) if task == "read" else ""
 
 
 def make_trio_example(rng: random.Random, level: int, split: str) -> dict[str, Any]:
@@ -281,11 +259,11 @@ def make_trio_example(rng: random.Random, level: int, split: str) -> dict[str, A
     n = rng.choice(DIGIT_COUNTS[(level, task)])
     assert level_of(task, n) == level, (task, n)  # the table and the rule agree: the image sets the level
     scene = trio_scene(rng, rng.choice(combo_pool(task, n, heldout)), split)
-    ask = _ask(rng, task, shown(scene))
+    ask = _ask(rng, task)
     template = rng.choice(phrasings(task, heldout))
     answer, reasoning = solve(task, scene, ask)
     return {
-        "question": template.format(pos=ask, d=ask),
+        "question": template.format(pos=ask),
         "answer": answer,
         "perception": perception_text(scene),
         "reasoning": reasoning,
