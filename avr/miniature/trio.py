@@ -8,8 +8,10 @@ the middle case and makes the image, not only the question, decide how much thin
 - level 2, perception (format 2): "How many digits are odd?", "How many digits are greater than 4?"
   on three digits. Once the digits are written out ("4, 7 and 2") each is one look-up and the answer
   a count of at most three; answered directly, the three cells must be read and judged in one pass.
-- level 3, reasoning (format 3): "What is the sum of the odd digits?" on three digits: each digit's
-  parity, then one addition per step ("3 odd, 8 even, 9 odd: 3 + 9 = 12.").
+- level 3, reasoning (format 3), on three digits: "What is the sum of the odd digits?" (each digit's
+  parity, then one addition per step: "3 odd, 8 even, 9 odd: 3 + 9 = 12.") and "Count the odd
+  digits; which digit is at that position?" (two dependent look-ups: "4 even, 7 odd, 9 odd: 2. The
+  2nd is 7.", or "none" when no digit is odd).
 
 The sum-odd question reads the same at levels 1 and 3; only the number of digits drawn tells which,
 so a model that chooses its format from the question alone cannot be right at both.
@@ -18,7 +20,8 @@ Why these tasks (``docs/miniature.md``, "A second world"): a first version asked
 named one, the largest digit and the sum of all digits. The 3M-parameter LM answered the largest as
 well directly as after writing the digits (90-95%), never learned to copy the digit after a named
 one even from its own text, and added two digits in one pass from the written digits (74%), so
-none of them separated the levels. Counting and filtering per digit did.
+none of them separated the levels. Counting and filtering per digit separate them better, though
+the LM still does more in one pass than the issue's bounds allow (the trial table there).
 
 Held-out items test generalisation on two axes at once. Each question type (``task``) holds out a
 fixed quarter of the digit combinations (the sorted digits shown, per number of digits), chosen by a
@@ -52,7 +55,11 @@ WIDTH = len(CELLS) * CELL  # 192: three 64x64 cells
 Scene = dict[str, Any]
 
 # level -> tasks. "sum-odd" is at two levels: one digit drawn makes it a glance, three a sum.
-TASKS: dict[int, tuple[str, ...]] = {1: ("read", "sum-odd"), 2: ("odd-count", "big-count"), 3: ("sum-odd",)}
+TASKS: dict[int, tuple[str, ...]] = {
+    1: ("read", "sum-odd"),
+    2: ("odd-count", "big-count"),
+    3: ("sum-odd", "pick"),
+}
 
 # How many digits a task's scene holds, per level. A read-off asks a named cell, so all three are
 # filled (no blank makes "left" ambiguous). The counts take three digits: with two, a direct answer
@@ -63,6 +70,7 @@ DIGIT_COUNTS: dict[tuple[int, str], tuple[int, ...]] = {
     (2, "odd-count"): (3,),
     (2, "big-count"): (3,),
     (3, "sum-odd"): (3,),
+    (3, "pick"): (3,),
 }
 
 # Every task's phrasings; the last one of each is asked only in the held-out split.
@@ -91,8 +99,16 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Count the digits greater than 4.",
         "What is the number of digits larger than 4?",
     ),
+    "pick": (
+        "Count the odd digits; which digit is at that position?",
+        "Which digit is at the position given by the number of odd digits?",
+        "If n is the number of odd digits, what is the n-th digit?",
+        "What digit stands at the place given by how many digits are odd?",
+    ),
 }
 
+NONE = "none"  # the n-th digit when no digit is odd
+ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
 SPLITS = ("sft", "rl", "val", "heldout")
 HELDOUT_SHARE = 0.25  # of each (task, number of digits)'s combinations
 VAL_BUCKETS = 8  # val draws the scenes of one bucket in 8, sft and rl the other seven
@@ -205,7 +221,7 @@ def level_of(task: str, n: int) -> int:
     """The cheapest sufficient format for ``task`` on ``n`` digits, from the image as much as the words."""
     if task == "read" or (task == "sum-odd" and n == 1):
         return 1
-    return 3 if task == "sum-odd" else 2
+    return 3 if task in ("sum-odd", "pick") else 2
 
 
 def _marks(digits: list[int], label: Any) -> str:
@@ -241,6 +257,14 @@ def solve(task: str, scene: Scene, ask: str = "") -> tuple[str, str]:
             steps.append(f"{total} + {d} = {total + d}")
             total += d
         return str(total), f"{_marks(digits, _parity)}: {', '.join(steps) or total}."
+    if task == "pick":
+        # two dependent look-ups (a count, then the digit at that position): one pass cannot chain them
+        odd = sum(d % 2 for d in digits)
+        if not odd:
+            return NONE, f"{_marks(digits, _parity)}: 0, so none."
+        return str(
+            digits[odd - 1]
+        ), f"{_marks(digits, _parity)}: {odd}. The {ORDINALS[odd]} is {digits[odd - 1]}."
     raise ValueError(f"unknown trio task {task!r}; known: {sorted(PHRASINGS)}")
 
 

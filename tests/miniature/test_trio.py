@@ -58,6 +58,9 @@ def solve(question: str, scene: dict[str, Any]) -> str:
             d["digit"] for d in scene["digits"] if d["cell"] == ("left", "middle", "right").index(m[1])
         ]
         return str(value)
+    if re.search(r"position|n-th|place", question):  # the k-th digit, k the number of odd ones
+        k = len([d for d in digits if d in (1, 3, 5, 7, 9)])
+        return str(digits[k - 1]) if k else "none"
     if re.search(r"(greater|above|larger) than 4|above 4", question):
         return str(len([d for d in digits if d >= 5]))
     if re.search(r"sum|add up|total|together", question) and "odd" in question:
@@ -72,7 +75,7 @@ def _expected_level(task: str, n: int) -> int:
     sum of three needs reasoning, the counts need perception."""
     if task == "read" or (task == "sum-odd" and n == 1):
         return 1
-    return 3 if task == "sum-odd" else 2
+    return 3 if task in ("sum-odd", "pick") else 2
 
 
 def _template(question: str) -> str:
@@ -98,10 +101,10 @@ def test_every_answer_follows_from_the_scene_and_the_level_from_the_image(sets):
         assert r["reasoning"].rstrip(".").endswith(r["answer"]), r["reasoning"]
         assert r["level"] == r["format"] == _expected_level(r["task"], len(digits)), r
         assert r["task"] in trio.TASKS[r["level"]]
-    assert {r["task"] for r in recs} == {"read", "sum-odd", "odd-count", "big-count"}
+    assert {r["task"] for r in recs} == {"read", "sum-odd", "odd-count", "big-count", "pick"}
     for r in recs:  # the format-3 text takes steps the small LM can: one label per digit, one addition each
         digits = _digits(r["scene"])
-        if r["task"] in ("odd-count", "sum-odd"):
+        if r["task"] in ("odd-count", "sum-odd", "pick"):
             said = re.findall(r"(\d) (odd|even)", r["reasoning"])
             assert said == [(str(d), "odd" if d % 2 else "even") for d in digits], r["reasoning"]
         if r["task"] == "big-count":
@@ -115,9 +118,18 @@ def test_every_answer_follows_from_the_scene_and_the_level_from_the_image(sets):
             for (a, b, c), d in zip(steps, odd[1:], strict=True):
                 assert (int(a), int(b), int(c)) == (running, d, running + d), r["reasoning"]
                 running += d
+        if r["task"] == "pick":
+            k = sum(d % 2 for d in digits)
+            assert r["reasoning"].endswith(
+                f"The {('1st', '2nd', '3rd')[k - 1]} is {digits[k - 1]}." if k else "0, so none."
+            )
     answers = Counter(r["answer"] for r in recs if r["level"] == 2)
     assert set(answers) == {"0", "1", "2", "3"}, "every count, 0 to 3"
-    three_odd = [r for r in recs if r["level"] == 3 and all(d % 2 for d in _digits(r["scene"]))]
+    three_odd = [
+        r
+        for r in recs
+        if r["task"] == "sum-odd" and r["level"] == 3 and all(d % 2 for d in _digits(r["scene"]))
+    ]
     assert three_odd and all(r["reasoning"].count("+") == 2 for r in three_odd)
 
 
@@ -176,7 +188,7 @@ def test_heldout_pairs_and_phrasings_are_never_trained_on(sets):
         {_template(r["question"]) for r in held},
     )
     assert not train_texts & held_texts
-    assert len(held_texts) == 4 and len(train_texts) == 12  # one held-out and three training phrasings a task
+    assert len(held_texts) == 5 and len(train_texts) == 15  # one held-out and three training phrasings a task
     assert {r["phrasing"] for r in held} == {3} and {r["phrasing"] for r in train} == {0, 1, 2}
     # what is new is the combination, not its parts: every task and every digit is trained on
     assert {r["task"] for r in held} <= {r["task"] for r in train}
@@ -301,11 +313,30 @@ def test_the_experiment_draws_each_set_from_its_split(tmp_path):
     paths = build_world_data(exp, tmp_path / "out")
     recs = {s: _rows(paths[s]) for s in ("sft", "rl", "val", "heldout")}
     assert {s: {r["split"] for r in rs} for s, rs in recs.items()} == {s: {s} for s in recs}
-    assert exp.data["sft_levels"] == [1, 2, 2, 3, 3]
-    # every item in all three formats; items cycle 1, 2, 2, 3, 3: two level-1 items, four level-2, two level-3
-    assert Counter(r["level"] for r in recs["sft"]) == {1: 2 * 3, 2: 4 * 3, 3: 2 * 3}
+    assert exp.data["sft_levels"] == [1, 1, 2, 2, 3, 3]
+    # every item in all three formats; 8 items cycle 1, 1, 2, 2, 3, 3, 1, 1: four level-1, two each of 2 and 3
+    assert Counter(r["level"] for r in recs["sft"]) == {1: 4 * 3, 2: 2 * 3, 3: 2 * 3}
     assert Counter(r["level"] for r in recs["rl"]) == {1: 4, 2: 4, 3: 8}
     assert (paths["rl_dir"] / "val.parquet").is_file()
     import pyarrow.parquet as pq
 
     assert pq.read_table(paths["rl_dir"] / "val.parquet").num_rows == 6  # the val split, not a share of rl
+
+
+def test_the_recipe_token_budgets_hold_the_longest_target():
+    """An answer cut at max_new_tokens is graded wrong: the eval and RL budgets must hold the longest
+    format-3 target (three odd digits summed in two steps), which outgrew the digits world's 64."""
+    import random
+
+    from avr.formats import build_target
+    from avr.miniature.experiment.recipe import load_experiment
+    from avr.miniature.tiny import build_tokenizer
+
+    tok, rng = build_tokenizer(), random.Random(0)
+    longest = max(
+        len(tok(build_target(r["answer"], r["perception"], r["reasoning"], format=3))["input_ids"])
+        for r in (trio.make_trio_example(rng, 1 + i % 3, "sft") for i in range(600))
+    )
+    exp = load_experiment(REPO / "train_configs" / "experiment" / "trio.yaml")
+    assert 64 < longest < exp.eval["max_new_tokens"] - 8
+    assert exp.grpo["overrides"]["data.max_response_length"] == exp.eval["max_new_tokens"]
