@@ -87,6 +87,10 @@ if [[ "$CPU" == 1 ]]; then
   export VERL_USE_EXTERNAL_MODULES="$VERL_USE_EXTERNAL_MODULES,avr.rl.cpu.platform,avr.rl.cpu.patches,avr.rl.cpu.rollout"
   export OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS" TQ_NUM_THREADS="$THREADS" TOKENIZERS_PARALLELISM=false
   export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+  # Ray folds log lines that differ only in numbers ("replica 0 ... step 2" and "replica 1 ... step 2")
+  # within 5 s into one "[repeated 2x]": which replica's line survives is a race, and the per-replica
+  # lines are what benchmarks/verl_cpu_step.py and the tests read. The CPU backend has few workers.
+  export RAY_DEDUP_LOGS="${RAY_DEDUP_LOGS:-0}"
   ARGS+=("trainer.device=cpu" "+ray_kwargs.ray_init.num_gpus=$WORKERS"
          "ray_kwargs.ray_init.num_cpus=$(( $(nproc) > 16 ? $(nproc) : 16 ))" "+ray_kwargs.ray_init.include_dashboard=false"
          "actor_rollout_ref.rollout.name=hf" "+actor_rollout_ref.model.override_config.attn_implementation=sdpa"
