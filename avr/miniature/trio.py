@@ -21,7 +21,7 @@ named one, the largest digit and the sum of all digits. The 3M-parameter LM answ
 well directly as after writing the digits (90-95%), never learned to copy the digit after a named
 one even from its own text, and added two digits in one pass from the written digits (74%), so
 none of them separated the levels. Counting and filtering per digit separate them better, though
-the LM still does more in one pass than the issue's bounds allow (the trial table there).
+the LM still does more in one pass than the targets' bounds allow (the trial table there).
 
 Held-out items test generalisation on two axes at once. Each question type (``task``) holds out a
 fixed quarter of the digit combinations (the sorted digits shown, per number of digits), chosen by a
@@ -237,34 +237,32 @@ def solve(task: str, scene: Scene, ask: str = "") -> tuple[str, str]:
     """``(answer, reasoning)`` for ``task`` on ``scene``; ``ask`` names the cell of a read-off.
 
     The reasoning is written for every item, so that any item can be an SFT row in format 3. Its
-    steps are ones a 3M-parameter LM learns (the first trial's per-task table, docs/miniature.md):
-    one label per digit, then a count or additions of two operands.
+    steps are ones a 3M-parameter LM learns (the SFT trials' per-task findings, docs/miniature.md):
+    one label per digit, then a count, additions of two operands, or a look-up by position.
     """
     digits = shown(scene)
     if task == "read":
         value = next(d["digit"] for d in scene["digits"] if CELLS[d["cell"]] == ask)
         return str(value), f"The {ask} one is {value}."
-    if task == "odd-count":
-        odd = sum(d % 2 for d in digits)
-        return str(odd), f"{_marks(digits, _parity)}: {odd}."
     if task == "big-count":
         big = sum(d > 4 for d in digits)
         return str(big), f"{_marks(digits, lambda d: 'yes' if d > 4 else 'no')}: {big}."
+    odd, parities = [d for d in digits if d % 2], _marks(digits, _parity)
+    if task == "odd-count":
+        return str(len(odd)), f"{parities}: {len(odd)}."
     if task == "sum-odd":
-        odd = [d for d in digits if d % 2]
         steps, total = [], odd[0] if odd else 0
         for d in odd[1:]:
             steps.append(f"{total} + {d} = {total + d}")
             total += d
-        return str(total), f"{_marks(digits, _parity)}: {', '.join(steps) or total}."
+        return str(total), f"{parities}: {', '.join(steps) or total}."
     if task == "pick":
-        # two dependent look-ups (a count, then the digit at that position): one pass cannot chain them
-        odd = sum(d % 2 for d in digits)
+        # meant as two dependent look-ups (a count, then the digit at that position); one pass still
+        # gets 69-71% of them on val (docs/miniature.md), format 3 all
         if not odd:
-            return NONE, f"{_marks(digits, _parity)}: 0, so none."
-        return str(
-            digits[odd - 1]
-        ), f"{_marks(digits, _parity)}: {odd}. The {ORDINALS[odd]} is {digits[odd - 1]}."
+            return NONE, f"{parities}: 0, so none."
+        picked = digits[len(odd) - 1]
+        return str(picked), f"{parities}: {len(odd)}. The {ORDINALS[len(odd)]} is {picked}."
     raise ValueError(f"unknown trio task {task!r}; known: {sorted(PHRASINGS)}")
 
 
