@@ -92,6 +92,49 @@ def interval_table(runs: dict[str, Path], levels: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def tasks_of(records: Path) -> dict[str, tuple[str, str, str]]:
+    """Item id -> (task, level, perception text), for a world whose records name a task (trio)."""
+    return {
+        r["id"]: (str(r["task"]), str(r["level"]), str(r.get("perception", "")))
+        for r in _read_jsonl(records)
+        if "task" in r
+    }
+
+
+def task_table(runs: dict[str, Path], tasks: dict[str, tuple[str, str, str]]) -> str:
+    """Per run and (task, level): accuracy, the format mix, and how often a perception block (formats
+    2 and 3) names the digits the image holds. It tells a task the model cannot *see* from one it
+    cannot *do*, and whether the same question is answered differently when the image makes it easy
+    (the odd sum of one digit, level 1) or hard (of three, level 3)."""
+    from avr.formats import parse
+
+    lines = [
+        "| run | task | level | n | accuracy % | format 1 / 2 / 3 % | perception right % (of those with one) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, eval_dir in runs.items():
+        scored = eval_dir / "scored.jsonl"
+        if not scored.is_file():
+            continue
+        by: dict[tuple[str, str], list[tuple[dict[str, Any], str]]] = defaultdict(list)
+        for r in _read_jsonl(scored):
+            if r["id"] in tasks:
+                task, lv, seen = tasks[r["id"]]
+                by[(lv, task)].append((r, seen))
+        for lv, task in sorted(by):
+            rows = by[(lv, task)]
+            n = len(rows)
+            mix = " / ".join(f"{100 * sum(r['format'] == f for r, _ in rows) / n:.0f}" for f in (1, 2, 3))
+            said = [(parse(r.get("response", "")).perception, seen) for r, seen in rows]
+            said = [(text, seen) for text, seen in said if text is not None]
+            right = (
+                f"{100 * sum(t == seen for t, seen in said) / len(said):.0f} ({len(said)})" if said else "-"
+            )
+            acc = 100 * sum(bool(r["correct"]) for r, _ in rows) / n
+            lines.append(f"| {name} | {task} | {lv} | {n} | {acc:.1f} | {mix} | {right} |")
+    return "\n".join(lines)
+
+
 ENGINE_LINES = {
     "standin": "Stage 2 runs through the **CPU stand-in** (TRL GRPOTrainer with `avr.rl.reward`, the same parquet "
     "and reward as the verl recipe); `--engine verl` runs verl's own loop instead.",
@@ -462,6 +505,17 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
         named |= {f"SFT {m}": out / "eval" / mode_dir(m) for m in ("forced:1", "forced:2", "adaptive")}
         named |= {run: out / "eval" / run for runs in arms.values() for run in runs}
         lines += ["## Per level, with 95% intervals", "", interval_table(named, held), ""]
+        tasks = tasks_of(rec / "heldout.jsonl")
+        if tasks:
+            lines += ["## Per task", "", "Held-out items:", "", task_table(named, tasks), ""]
+            if val_base and any(val_base.values()):
+                on_val = {f"SFT {m}": out / "eval" / ("val-" + mode_dir(m)) for m in FORCED_MODES}
+                lines += [
+                    "The val split (the tuning view):",
+                    "",
+                    task_table(on_val, tasks_of(rec / "val.jsonl")),
+                    "",
+                ]
     plot_accuracy_vs_tokens(
         points,
         plots / "accuracy_vs_tokens.png",

@@ -463,11 +463,55 @@ def test_the_interval_table_per_level_and_overall(tree):
     assert lines[4].startswith("| always-reason | all | 8 | 87.5 [")
 
 
+def test_the_task_table_splits_by_task_and_level_and_checks_the_perception(tmp_path):
+    """The same question at two levels (the odd sum of one digit, and of three) gets two rows, and a
+    perception block counts as right only when it names the digits the record holds."""
+    from avr.miniature.experiment.report import task_table, tasks_of
+
+    rec = _jsonl(
+        tmp_path / "val.jsonl",
+        [
+            {"id": "x0", "level": 1, "task": "read", "perception": "5"},
+            {"id": "x1", "level": 1, "task": "sum-odd", "perception": "5"},
+            {"id": "x2", "level": 3, "task": "sum-odd", "perception": "3, 8 and 9"},
+            {"id": "x3", "level": 3, "task": "sum-odd", "perception": "1, 2 and 3"},
+            {"id": "x4", "level": 2},  # no task: not a row
+        ],
+    )
+    said = "<perception>{}</perception><reasoning>r</reasoning><answer>{}</answer>"
+    _jsonl(
+        tmp_path / "run" / "scored.jsonl",
+        [
+            {"id": "x0", "format": 1, "correct": True, "response": "<answer>5</answer>"},
+            {
+                "id": "x1",
+                "format": 2,
+                "correct": True,
+                "response": "<perception>5</perception><answer>5</answer>",
+            },
+            {"id": "x2", "format": 3, "correct": True, "response": said.format("3, 8 and 9", 12)},
+            {"id": "x3", "format": 3, "correct": False, "response": said.format("1, 2 and 4", 1)},
+            {"id": "x4", "format": 1, "correct": True, "response": "<answer>2</answer>"},
+        ],
+    )
+    text = task_table({"run": tmp_path / "run", "missing": tmp_path / "none"}, tasks_of(rec))
+    assert text.splitlines()[2:] == [
+        "| run | read | 1 | 1 | 100.0 | 100 / 0 / 0 | - |",
+        "| run | sum-odd | 1 | 1 | 100.0 | 0 / 100 / 0 | 100 (1) |",
+        "| run | sum-odd | 3 | 2 | 50.0 | 0 / 0 / 100 | 50 (2) |",
+    ]
+
+
 def write_trio_tree(out: Path) -> Path:
     """The hand-made tree as a trio run: plus a val split (the same items) with the SFT model's forced
-    runs on it, the tuning view the report shows before the held-out results."""
+        runs on it, the tuning view the report shows before the held-out results; its records name a task,
+    so the report has its per-task tables."""
     write_tree(out)
     rec = out / "data" / "records"
+    tasked = [{"id": i, "level": 1, "task": "read"} for i in L1] + [
+        {"id": i, "level": 3, "task": "sum-odd"} for i in L3
+    ]
+    _jsonl(rec / "heldout.jsonl", tasked)
     (rec / "val.jsonl").write_text((rec / "heldout.jsonl").read_text())
     for k in (1, 2, 3):
         _jsonl(out / "eval" / f"val-sft-forced{k}" / "scored.jsonl", _scored(f"sft-forced{k}"))
