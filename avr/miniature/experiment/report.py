@@ -325,39 +325,52 @@ def targets_table(ref: dict[str, Any], main: dict[str, tuple[float, float]], ide
 
 
 def headline_table(ref: dict[str, Any], sft: dict[str, Any] | None, arms: dict[str, dict[str, Any]]) -> str:
-    """Five lines for the README: always-reason, the SFT model, FS-GRPO (mean ± sd over seeds) and the
-    two ablations that change what the reward asks for."""
-    n1, n3 = (ref["levels"].get(lv, {}).get("n", 0) for lv in ("1", "3"))
+    """A few lines for the README: always-reason, the SFT model, FS-GRPO (mean ± sd over seeds) and the
+    ablations that change what the reward asks for. A world with a level 2 (trio) gets its format-2
+    share too: there the question is whether each level finds its own format, not just the ends."""
+    n = {lv: ref["levels"].get(lv, {}).get("n", 0) for lv in ("1", "2", "3")}
+    three = n["2"] > 0
+    items = f"{n['1']} level 1 + {n['2']} level 2 + {n['3']} level 3" if three else (
+        f"{n['1']} read-offs + {n['3']} sums/differences"
+    )  # fmt: skip
+    l2 = "level-2 answers in format 2 | " if three else ""
     lines = [
-        f"| held-out items ({n1} read-offs + {n3} sums/differences) | accuracy % | tokens | tokens vs always-reason | "
-        "level-1 answers in format 1 | level-3 answers in format 3 |",
-        "|---|---|---|---|---|---|",
+        f"| held-out items ({items}) | accuracy % | tokens | tokens vs always-reason | "
+        f"level-1 answers in format 1 | {l2}level-3 answers in format 3 |",
+        "|---|---|---|---|---|---|" + ("---|" if three else ""),
     ]
 
-    def cells(s: dict[str, tuple[float, float]], sd: bool) -> str:
+    def cells(runs: list[dict[str, Any]]) -> str:
+        s, sd = arm_summary(runs), len(runs) > 1
+        if three:
+            s["l2_f2"] = _mean_sd([_share(m["levels"].get("2", {}), FORMAT_NAMES[2]) or 0.0 for m in runs])
+
         def pm(key: str, scale: float = 100.0, fmt: str = ".1f") -> str:
             mean, dev = s[key]
             return f"{scale * mean:{fmt}}" + (f" ± {scale * dev:{fmt}}" if sd else "")
 
         change = round(-100 * (1 - s["tokens"][0] / ref["overall"]["mean_tokens"]))
+        mid = f"{pm('l2_f2', 100.0, '.0f')}% | " if three else ""
         return (
             f"{pm('acc')} | {pm('tokens', 1.0)} | {f'{change:+d}%' if change else 'same'} | {pm('l1_f1', 100.0, '.0f')}% | "
-            f"{pm('l3_f3', 100.0, '.0f')}% |"
+            f"{mid}{pm('l3_f3', 100.0, '.0f')}% |"
         )
 
-    lines.append(f"| always-reason (the SFT model, format 3 forced) | {cells(arm_summary([ref]), False)}")
+    lines.append(f"| always-reason (the SFT model, format 3 forced) | {cells([ref])}")
     if sft:
-        lines.append(f"| the SFT model, choosing freely | {cells(arm_summary([sft]), False)}")
+        lines.append(f"| the SFT model, choosing freely | {cells([sft])}")
     names = {
         "fs_grpo": "FS-GRPO, choosing freely",
         "no_diversity": "FS-GRPO without the diversity bonus",
         "no_format": "FS-GRPO without format shaping",
+        "strong_bonus": "FS-GRPO, diversity weight 2.0",
+        "length_bound": "FS-GRPO, length threshold at this world's scale",
     }
     for arm, label in names.items():
         runs = list(arms.get(arm, {}).values())
         if runs:
             seeds = f" ({len(runs)} seeds, mean ± sd)" if len(runs) > 1 else ""
-            lines.append(f"| {label}{seeds} | {cells(arm_summary(runs), len(runs) > 1)}")
+            lines.append(f"| {label}{seeds} | {cells(runs)}")
     return "\n".join(lines)
 
 

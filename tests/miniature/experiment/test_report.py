@@ -237,6 +237,26 @@ def test_the_headline_table(tree):
     assert headline_table(ref, None, {}).splitlines()[2:] == [lines[2]]
 
 
+def test_a_headline_with_a_level_2_shows_its_format_2_share(tree):
+    """With three levels (trio) the headline counts items per level and adds the level-2 format-2
+    share; the diversity-weight arm gets its own line."""
+    levels = {"a0": "1", "a1": "1", "a2": "2", "a3": "2"} | {b: "3" for b in L3}
+    m = {run: run_metrics(tree / "eval" / run, levels) for run in ("sft-forced3", "sft-forced2")}
+    lines = headline_table(
+        m["sft-forced3"], None, {"strong_bonus": {"strong_bonus-s0": m["sft-forced2"]}}
+    ).splitlines()
+    assert lines[0].startswith("| held-out items (2 level 1 + 2 level 2 + 4 level 3) | accuracy % |")
+    assert lines[0].endswith(
+        "| level-1 answers in format 1 | level-2 answers in format 2 | level-3 answers in format 3 |"
+    )
+    assert lines[1] == "|---|---|---|---|---|---|---|"
+    assert lines[2:] == [
+        "| always-reason (the SFT model, format 3 forced) | 87.5 | 12.0 | same | 0% | 0% | 100% |",
+        # forced:2 as an arm: 3/8 right at 6 tokens (-50% of 12), every answer in format 2
+        "| FS-GRPO, diversity weight 2.0 | 37.5 | 6.0 | -50% | 0% | 100% | 0% |",
+    ]
+
+
 def test_a_row_for_a_run_that_lacks_a_level(tree):
     from avr.miniature.experiment.report import _row
 
