@@ -27,7 +27,9 @@ Held-out items test generalisation on two axes at once. Each question type (``ta
 fixed quarter of the digit combinations (the sorted digits shown, per number of digits), chosen by a
 hash, and each task has a phrasing that only held-out items use. Training splits (``sft``, ``rl``,
 ``val``) draw only the other combinations and phrasings, so no held-out (combination, task) pair or
-phrasing is ever trained on. ``val`` uses the training pool too but only scenes whose hash falls in
+phrasing is ever trained on. ``heldout-combos`` asks the held-out combinations in the training
+phrasings: one axis alone, so a report can tell a new combination from a new sentence (a 3M LM
+trained from scratch has never seen a held-out phrasing's new words, such as "number" or "make"). ``val`` uses the training pool too but only scenes whose hash falls in
 its own bucket, which ``sft`` and ``rl`` never draw, so its images are new while its questions are
 not: tuning on it says nothing about the held-out axes.
 
@@ -109,7 +111,8 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
 
 NONE = "none"  # the n-th digit when no digit is odd
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-SPLITS = ("sft", "rl", "val", "heldout")
+SPLITS = ("sft", "rl", "val", "heldout", "heldout-combos")
+HELDOUT_SPLITS = ("heldout", "heldout-combos")  # held-out combinations; the first also its phrasings
 HELDOUT_SHARE = 0.25  # of each (task, number of digits)'s combinations
 VAL_BUCKETS = 8  # val draws the scenes of one bucket in 8, sft and rl the other seven
 
@@ -194,7 +197,7 @@ def trio_scene(rng: random.Random, combo: tuple[int, ...], split: str) -> Scene:
     rng.shuffle(digits)
     for _ in range(10_000):
         scene = place(rng, digits)
-        if split == "heldout" or in_val_bucket(scene) == (split == "val"):
+        if split in HELDOUT_SPLITS or in_val_bucket(scene) == (split == "val"):
             return scene
     raise RuntimeError(f"no {split} scene for {combo} in 10,000 draws")
 
@@ -276,13 +279,13 @@ def make_trio_example(rng: random.Random, level: int, split: str) -> dict[str, A
     if level not in TASKS:
         raise ValueError(f"the trio world has levels {sorted(TASKS)}, not {level}")
     _check_split(split)
-    heldout = split == "heldout"
+    held_combos = split in HELDOUT_SPLITS
     task = rng.choice(TASKS[level])
     n = rng.choice(DIGIT_COUNTS[(level, task)])
     assert level_of(task, n) == level, (task, n)  # the table and the rule agree: the image sets the level
-    scene = trio_scene(rng, rng.choice(combo_pool(task, n, heldout)), split)
+    scene = trio_scene(rng, rng.choice(combo_pool(task, n, held_combos)), split)
     ask = _ask(rng, task)
-    template = rng.choice(phrasings(task, heldout))
+    template = rng.choice(phrasings(task, heldout=split == "heldout"))
     answer, reasoning = solve(task, scene, ask)
     return {
         "question": template.format(pos=ask),

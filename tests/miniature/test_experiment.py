@@ -104,3 +104,40 @@ def test_a_short_experiment_runs_every_stage_and_resumes(tmp_path, env):
     before = [Path(p).stat().st_mtime_ns for p in watched]
     run_experiment(recipe, out)
     assert [Path(p).stat().st_mtime_ns for p in watched] == before
+
+
+def test_a_trio_run_evaluates_every_model_on_both_heldout_sets(tmp_path, monkeypatch):
+    """Which evaluations the stages ask for, with training and generation stubbed (the data is real):
+    the SFT model's baselines and every arm's model on the held-out set and on heldout-combos, each
+    into its own folder, each reading its own records file."""
+    from avr.miniature.experiment import run
+    from avr.miniature.experiment.recipe import COMBOS
+
+    recipe = tmp_path / "mini.yaml"
+    recipe.write_text(
+        f"base: {RECIPE_DIR / 'trio.yaml'}\ndata: {{sft_items: 6, rl_items: 8, val_items: 3, heldout_items: 6}}\n"
+    )
+    exp = load_experiment(recipe)
+    calls: list[tuple[str, str, str, str]] = []
+    monkeypatch.setattr(run, "build_model", lambda exp, out: out / "model")
+    monkeypatch.setattr(run, "run_sft", lambda exp, out, model, data: out / "sft")
+    monkeypatch.setattr(run, "run_arm", lambda exp, out, sft, rl, arm, seed: out / "grpo" / f"{arm}-s{seed}")
+
+    def evaluate(exp, model, records, run_dir, mode, name="heldout"):
+        calls.append((model.name, records.name, run_dir.name, name))
+
+    monkeypatch.setattr(run, "evaluate", evaluate)
+    out = tmp_path / "out"
+    run._stages(exp, out, ["fs_grpo"], run.Timer(out / "summary.json"), None, None)
+    assert calls == [
+        *[("sft", "val.jsonl", f"val-sft-forced{k}", "val") for k in (1, 2, 3)],
+        *[("sft", "heldout.jsonl", d, "heldout") for d in ("sft-forced1", "sft-forced2", "sft-forced3", "sft-adaptive")],
+        *[("sft", f"{COMBOS}.jsonl", f"{COMBOS}-{d}", COMBOS)
+          for d in ("sft-forced1", "sft-forced2", "sft-forced3", "sft-adaptive")],
+        ("fs_grpo-s0", "heldout.jsonl", "fs_grpo-s0", "heldout"),
+        ("fs_grpo-s0", f"{COMBOS}.jsonl", f"{COMBOS}-fs_grpo-s0", COMBOS),
+        ("fs_grpo-s1", "heldout.jsonl", "fs_grpo-s1", "heldout"),
+        ("fs_grpo-s1", f"{COMBOS}.jsonl", f"{COMBOS}-fs_grpo-s1", COMBOS),
+    ]  # fmt: skip
+    combos = [json.loads(x) for x in (out / "data" / "records" / f"{COMBOS}.jsonl").read_text().splitlines()]
+    assert len(combos) == 6 and {r["split"] for r in combos} == {COMBOS}

@@ -195,6 +195,20 @@ def test_heldout_pairs_and_phrasings_are_never_trained_on(sets):
     assert {d for c, _ in held_pairs for d in c} <= {d for c, _ in train_pairs for d in c} == set(range(10))
 
 
+def test_heldout_combos_asks_the_heldout_combinations_in_training_phrasings(sets):
+    """One axis alone: the combinations are the held-out ones, every phrasing is a training one."""
+    combos, held = sets["heldout-combos"][1], sets["heldout"][1]
+    train = [r for s in TRAIN for r in sets[s][1]]
+    assert {r["split"] for r in combos} == {"heldout-combos"}
+    assert all(trio.is_heldout(*reversed(_pair(r))) for r in combos)
+    assert {_template(r["question"]) for r in combos} == {_template(r["question"]) for r in train}
+    assert {r["phrasing"] for r in combos} == {0, 1, 2}
+    # drawn on their own stream: not the held-out items re-asked
+    assert [r["scene"] for r in combos] != [r["scene"] for r in held]
+    for r in combos:  # and every answer still follows from the scene
+        assert solve(r["question"], r["scene"]) == r["answer"]
+
+
 def test_the_heldout_combinations_are_a_fixed_quarter_of_each_task_and_digit_count():
     for (level, task), counts in trio.DIGIT_COUNTS.items():
         for n in counts:
@@ -311,7 +325,7 @@ def test_the_experiment_draws_each_set_from_its_split(tmp_path):
     exp = load_experiment(recipe)
     assert exp.world == "trio" and exp.data["rl_levels"] == [1, 2, 3, 3]
     paths = build_world_data(exp, tmp_path / "out")
-    recs = {s: _rows(paths[s]) for s in ("sft", "rl", "val", "heldout")}
+    recs = {s: _rows(paths[s]) for s in ("sft", "rl", "val", "heldout", "heldout-combos")}
     assert {s: {r["split"] for r in rs} for s, rs in recs.items()} == {s: {s} for s in recs}
     assert exp.data["sft_levels"] == [1, 1, 2, 2, 3, 3]
     # every item in all three formats; 8 items cycle 1, 1, 2, 2, 3, 3, 1, 1: four level-1, two each of 2 and 3

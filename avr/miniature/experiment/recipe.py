@@ -38,6 +38,9 @@ ENGINES = ("standin", "verl")
 # The SFT model's evaluation modes, and the run folder each writes (eval/<mode_dir>/).
 FORCED_MODES = ("forced:1", "forced:2", "forced:3")
 BASELINE_MODES = (*FORCED_MODES, "adaptive")
+# A world's second held-out set (trio): the held-out combinations in training phrasings, evaluated
+# beside the held-out set (eval/heldout-combos-<run>/) so that the two axes are read apart.
+COMBOS = "heldout-combos"
 
 
 def mode_dir(mode: str) -> str:

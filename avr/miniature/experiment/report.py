@@ -18,7 +18,7 @@ from avr.eval.metrics import block
 from avr.eval.report import plot_accuracy_vs_tokens
 from avr.formats import FORMAT_NAMES
 from avr.io import atomic_open
-from avr.miniature.experiment.recipe import BASELINE_MODES, FORCED_MODES, Experiment, mode_dir
+from avr.miniature.experiment.recipe import BASELINE_MODES, COMBOS, FORCED_MODES, Experiment, mode_dir
 
 F1, F3 = FORMAT_NAMES[1], FORMAT_NAMES[3]
 # The precondition, as the issue states it: at level 1 forced reasoning gains nothing over a direct
@@ -529,6 +529,21 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
                     task_table(on_val, tasks_of(rec / "val.jsonl")),
                     "",
                 ]
+        combos = rec / f"{COMBOS}.jsonl"
+        if combos.is_file():
+            runs = {name: out / "eval" / f"{COMBOS}-{d.name}" for name, d in named.items()}
+            lines += [
+                "## Held-out combinations in training phrasings",
+                "",
+                f"`{COMBOS}`: the held-out digit combinations asked in the phrasings the model trained on, so the "
+                "gap to the held-out set above is what the new phrasings cost, and the gap to val what the new "
+                "combinations cost:",
+                "",
+                interval_table(runs, levels_of(combos)),
+                "",
+                task_table(runs, tasks_of(combos)),
+                "",
+            ]
     plot_accuracy_vs_tokens(
         points,
         plots / "accuracy_vs_tokens.png",

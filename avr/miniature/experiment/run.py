@@ -26,6 +26,7 @@ from typing import Any
 from avr.io import write_json
 from avr.miniature.experiment.recipe import (
     BASELINE_MODES,
+    COMBOS,
     FORCED_MODES,
     Experiment,
     load_experiment,
@@ -90,6 +91,10 @@ def build_world_data(exp: Experiment, out: Path) -> dict[str, Path]:
     # A world with splits (trio) draws each set from its own pool: held-out items then ask digit
     # combinations and phrasings that no SFT or RL item has. Other worlds take no split.
     splits = world_splits(exp.world)
+    if COMBOS in splits:
+        # as many items again: the held-out combinations in training phrasings, one axis alone
+        paths[COMBOS] = rec / f"{COMBOS}.jsonl"
+        specs[COMBOS] = (int(d["heldout_items"]), 3 * seed + 2, None, None)
     for name, (n, s, formats, levels) in specs.items():
         if not paths[name].is_file():
             split = name if name in splits else None
@@ -101,9 +106,11 @@ def build_world_data(exp: Experiment, out: Path) -> dict[str, Path]:
         # world every image with the same two digits is a look-alike, so it would drop a third of the
         # training set and test unseen digit pairs instead of unseen images.
         leaks = LeakageIndex()
-        for item in load_benchmark(f"heldout={paths['heldout']}"):
-            for sha in item.image_hashes():
-                leaks.images.setdefault(sha, f"{item.benchmark}/{item.id}")
+        for name in ("heldout", COMBOS):
+            if name in paths:
+                for item in load_benchmark(f"{name}={paths[name]}"):
+                    for sha in item.image_hashes():
+                        leaks.images.setdefault(sha, f"{item.benchmark}/{item.id}")
         if not (sft_dir / "dataset_info.json").is_file():
             build_sft_dataset([paths["sft"]], sft_dir, name="avr_sft", exclude=leaks)
         if not (rl_dir / "val.parquet").is_file():
@@ -245,6 +252,14 @@ def _stages(
         timer.run(
             f"eval {mode_dir(mode)}", lambda m=mode, d=run_dir: evaluate(exp, sft_dir, paths["heldout"], d, m)
         )
+    if COMBOS in paths:
+        _say(f"4/5 the SFT model on {COMBOS} (held-out combinations, training phrasings)")
+        for mode in BASELINE_MODES:
+            run_dir = out / "eval" / f"{COMBOS}-{mode_dir(mode)}"
+            timer.run(
+                f"eval {COMBOS}-{mode_dir(mode)}",
+                lambda m=mode, d=run_dir: evaluate(exp, sft_dir, paths[COMBOS], d, m, name=COMBOS),
+            )
     if until == "baselines":
         return
     for name in wanted:
@@ -258,6 +273,13 @@ def _stages(
                 f"eval {run}",
                 lambda g=grpo_dir, r=run: evaluate(exp, g, paths["heldout"], out / "eval" / r, "adaptive"),
             )
+            if COMBOS in paths:
+                timer.run(
+                    f"eval {COMBOS}-{run}",
+                    lambda g=grpo_dir, r=run: evaluate(
+                        exp, g, paths[COMBOS], out / "eval" / f"{COMBOS}-{r}", "adaptive", name=COMBOS
+                    ),
+                )
 
 
 def machine() -> str:
