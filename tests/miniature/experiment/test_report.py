@@ -525,7 +525,8 @@ def test_the_task_table_splits_by_task_and_level_and_checks_the_perception(tmp_p
 def write_trio_tree(out: Path) -> Path:
     """The hand-made tree as a trio run: plus a val split (the same items) with the SFT model's forced
         runs on it, the tuning view the report shows before the held-out results; its records name a task,
-    so the report has its per-task tables."""
+    so the report has its per-task tables; and a heldout-combos set (the same items, only always-reason
+    evaluated there, with forced:1's predictions so that the section visibly reads its own folder)."""
     write_tree(out)
     rec = out / "data" / "records"
     tasked = [{"id": i, "level": 1, "task": "read"} for i in L1] + [
@@ -533,6 +534,9 @@ def write_trio_tree(out: Path) -> Path:
     ]
     _jsonl(rec / "heldout.jsonl", tasked)
     (rec / "val.jsonl").write_text((rec / "heldout.jsonl").read_text())
+    # heldout-combos: the same items again, with only always-reason evaluated on them (other runs: no rows)
+    (rec / "heldout-combos.jsonl").write_text((rec / "heldout.jsonl").read_text())
+    _jsonl(out / "eval" / "heldout-combos-sft-forced3" / "scored.jsonl", _scored("sft-forced1"))
     for k in (1, 2, 3):
         _jsonl(out / "eval" / f"val-sft-forced{k}" / "scored.jsonl", _scored(f"sft-forced{k}"))
     return out
