@@ -205,6 +205,47 @@ def shares_table(curves: dict[str, list[dict[str, Any]]], window: int = 10) -> s
     return "\n".join(lines)
 
 
+def advantage_push(rollouts: Path, levels: dict[str, str]) -> dict[tuple[str, int], dict[str, float]]:
+    """Per (level, format) over a whole run: rollouts, mean reward, and the summed GRPO advantage,
+    both group-normalised ((r - mean) / std, what the run used) and centred only ((r - mean)).
+
+    The sum is what the run told the policy about a format at a level: positive raises it. When the
+    format choice is not conditioned on the level, pushes at one level move the others too, which a
+    negative sum beside a rising share shows.
+    """
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in _read_jsonl(rollouts):
+        groups[(int(r["step"]), str(r["group"]))].append(r)
+    out: dict[tuple[str, int], dict[str, float]] = defaultdict(
+        lambda: {"n": 0, "reward": 0.0, "norm": 0.0, "centred": 0.0}
+    )
+    for rows in groups.values():
+        scores = [float(r["score"]) for r in rows]
+        # the sample std (n - 1), as TRL and verl compute it; its scale, not its sign, depends on it
+        mean, sd = statistics.fmean(scores), (statistics.stdev(scores) if len(scores) > 1 else 0.0)
+        for r, score in zip(rows, scores, strict=True):
+            cell = out[(levels[r["prompt_id"]], int(r["format"]))]
+            cell["n"] += 1
+            cell["reward"] += score
+            cell["centred"] += score - mean
+            cell["norm"] += (score - mean) / sd if sd > 0 else 0.0  # a tied group teaches nothing
+    return {k: {**v, "reward": v["reward"] / v["n"]} for k, v in sorted(out.items())}
+
+
+def push_table(runs: dict[str, Path], levels: dict[str, str]) -> str:
+    lines = [
+        "| run | level | format | rollouts | mean reward | summed advantage, (r - mean) / std (as run) | summed (r - mean) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run, rollouts in runs.items():
+        if rollouts.is_file():
+            for (lv, fmt), c in advantage_push(rollouts, levels).items():
+                lines.append(
+                    f"| {run} | {lv} | {fmt} | {c['n']} | {c['reward']:.2f} | {c['norm']:+.0f} | {c['centred']:+.0f} |"
+                )
+    return "\n".join(lines)
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
@@ -556,6 +597,13 @@ def write_report(exp: Experiment, out: Path, summary: dict[str, Any]) -> Path:
         lines += ["![format share per level](plots/format_share_per_level.png)", ""]
         lines += ["Format shares per level among the training rollouts, at T/2 and at T:", ""]
         lines += [shares_table(curves), ""]
+        lines += [
+            "What each run told the policy, per level and format (the GRPO advantage summed over all its "
+            "rollouts; positive raises the format there):",
+            "",
+            push_table({run: out / "grpo" / run / "rollouts.jsonl" for run in curves}, rl_levels),
+            "",
+        ]
         lines += ["Training curves of each run (format mix, reward, accuracy, w(t)):", ""]
         lines += [f"- [{run}](grpo/{run}/training_curves.png)" for run in curves]
         lines.append("")

@@ -85,14 +85,14 @@ def write_tree(out: Path, runs: tuple[str, ...] = tuple(RUNS)) -> Path:
     _jsonl(rec / "rl.jsonl", [{"id": "p1", "level": 1}, {"id": "p3", "level": 3}])
     for run in runs:
         _jsonl(out / "eval" / run / "scored.jsonl", _scored(run))
-    rollouts = [
-        {"step": 1, "prompt_id": "p1", "format": 3, "correct": True},
-        {"step": 1, "prompt_id": "p1", "format": 1, "correct": False},
-        {"step": 1, "prompt_id": "p3", "format": 3, "correct": True},
-        {"step": 2, "prompt_id": "p1", "format": 1, "correct": True},
-        {"step": 2, "prompt_id": "p1", "format": 1, "correct": True},
-        {"step": 2, "prompt_id": "p1", "format": 0, "correct": False},
-        {"step": 2, "prompt_id": "p1", "format": 1, "correct": True},
+    rollouts = [  # groups of one prompt each; scores as the paper reward gives them (no bonus)
+        {"step": 1, "group": "0:0", "prompt_id": "p1", "format": 3, "correct": True, "score": 1.0},
+        {"step": 1, "group": "0:0", "prompt_id": "p1", "format": 1, "correct": False, "score": -0.5},
+        {"step": 1, "group": "0:1", "prompt_id": "p3", "format": 3, "correct": True, "score": 1.0},
+        {"step": 2, "group": "1:0", "prompt_id": "p1", "format": 1, "correct": True, "score": 1.5},
+        {"step": 2, "group": "1:0", "prompt_id": "p1", "format": 1, "correct": True, "score": 1.5},
+        {"step": 2, "group": "1:0", "prompt_id": "p1", "format": 0, "correct": False, "score": -1.0},
+        {"step": 2, "group": "1:0", "prompt_id": "p1", "format": 1, "correct": True, "score": 1.5},
     ]
     _jsonl(out / "grpo" / "fs_grpo-s0" / "rollouts.jsonl", rollouts)
     return out
@@ -520,6 +520,27 @@ def test_the_task_table_splits_by_task_and_level_and_checks_the_perception(tmp_p
         "| run | sum-odd | 1 | 1 | 100.0 | 0 / 100 / 0 | 100 (1) |",
         "| run | sum-odd | 3 | 2 | 50.0 | 0 / 0 / 100 | 50 (2) |",
     ]
+
+
+def test_the_advantage_push_per_level_and_format(tmp_path):
+    """Hand-computed: a group of four at level 1, scores 1.5, 1.5 (format 1) and 1.0, 1.0 (format 3):
+    mean 1.25, sample std sqrt(4 x 0.0625 / 3), so each advantage is +-0.866 and the sums +-1.732 (centred:
+    +-0.5). A tied group at level 3 (1.0, 1.0) pushes nothing, but its rollouts count."""
+    from avr.miniature.experiment.report import advantage_push, push_table
+
+    rows = [
+        {"step": 1, "group": "0:0", "prompt_id": "p1", "format": f, "score": sc}
+        for f, sc in ((1, 1.5), (1, 1.5), (3, 1.0), (3, 1.0))
+    ] + [{"step": 1, "group": "0:1", "prompt_id": "p3", "format": 3, "score": 1.0}] * 2
+    path = _jsonl(tmp_path / "rollouts.jsonl", rows)
+    push = advantage_push(path, {"p1": "1", "p3": "3"})
+    assert list(push) == [("1", 1), ("1", 3), ("3", 3)]
+    assert push[("1", 1)] == {"n": 2, "reward": 1.5, "norm": pytest.approx(math.sqrt(3)), "centred": 0.5}
+    assert push[("1", 3)]["norm"] == pytest.approx(-math.sqrt(3)) and push[("1", 3)]["centred"] == -0.5
+    assert push[("3", 3)] == {"n": 2, "reward": 1.0, "norm": 0.0, "centred": 0.0}
+    lines = push_table({"run": path, "missing": tmp_path / "none.jsonl"}, {"p1": "1", "p3": "3"}).splitlines()
+    assert lines[2:] == ["| run | 1 | 1 | 2 | 1.50 | +2 | +0 |", "| run | 1 | 3 | 2 | 1.00 | -2 | -0 |",
+                         "| run | 3 | 3 | 2 | 1.00 | +0 | +0 |"]  # fmt: skip
 
 
 def write_trio_tree(out: Path) -> Path:
