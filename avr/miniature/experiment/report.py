@@ -406,6 +406,7 @@ def headline_table(ref: dict[str, Any], sft: dict[str, Any] | None, arms: dict[s
         "no_format": "FS-GRPO without format shaping",
         "strong_bonus": "FS-GRPO, diversity weight 2.0",
         "length_bound": "FS-GRPO, length threshold at this world's scale",
+        "no_std": "FS-GRPO, advantage not divided by the group's std",
     }
     for arm, label in names.items():
         runs = list(arms.get(arm, {}).values())
