@@ -32,6 +32,17 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
+def _scored_rows(eval_dir: Path) -> list[dict[str, Any]] | None:
+    """An evaluated run's scored predictions, or None where the run has not been evaluated."""
+    scored = eval_dir / "scored.jsonl"
+    return _read_jsonl(scored) if scored.is_file() else None
+
+
+def _mix(rows: list[dict[str, Any]]) -> str:
+    """The format mix of some predictions, as "format 1 / 2 / 3" percentages."""
+    return " / ".join(f"{100 * sum(r['format'] == f for r in rows) / len(rows):.0f}" for f in (1, 2, 3))
+
+
 def levels_of(records: Path) -> dict[str, str]:
     """Item id -> level (as a string), from a records file of the world."""
     return {r["id"]: str(r["level"]) for r in _read_jsonl(records)}
@@ -39,10 +50,9 @@ def levels_of(records: Path) -> dict[str, str]:
 
 def run_metrics(eval_dir: Path, levels: dict[str, str]) -> dict[str, Any] | None:
     """Overall and per-level blocks (``avr.eval.metrics.block``) of one evaluated run, or None."""
-    scored = eval_dir / "scored.jsonl"
-    if not scored.is_file():
+    rows = _scored_rows(eval_dir)
+    if rows is None:
         return None
-    rows = _read_jsonl(scored)
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by[levels[r["id"]]].append(r)
@@ -70,11 +80,11 @@ def interval_table(runs: dict[str, Path], levels: dict[str, str]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name, eval_dir in runs.items():
-        scored = eval_dir / "scored.jsonl"
-        if not scored.is_file():
+        scored = _scored_rows(eval_dir)
+        if scored is None:
             continue
         by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in _read_jsonl(scored):
+        for r in scored:
             by[levels[r["id"]]].append(r)
             by["all"].append(r)
         for lv in [*sorted(k for k in by if k != "all"), "all"]:
@@ -82,9 +92,7 @@ def interval_table(runs: dict[str, Path], levels: dict[str, str]) -> str:
             acc = [float(bool(r["correct"])) for r in rows]
             tok = [float(r["tokens"]) for r in rows]
             (alo, ahi), (tlo, thi) = bootstrap_ci(acc), bootstrap_ci(tok)
-            mix = " / ".join(
-                f"{100 * sum(r['format'] == f for r in rows) / len(rows):.0f}" for f in (1, 2, 3)
-            )
+            mix = _mix(rows)
             lines.append(
                 f"| {name} | {lv} | {len(rows)} | {100 * sum(acc) / len(rows):.1f} [{100 * alo:.1f}, {100 * ahi:.1f}] "
                 f"| {sum(tok) / len(rows):.1f} [{tlo:.1f}, {thi:.1f}] | {mix} |"
@@ -113,18 +121,18 @@ def task_table(runs: dict[str, Path], tasks: dict[str, tuple[str, str, str]]) ->
         "|---|---|---|---|---|---|---|",
     ]
     for name, eval_dir in runs.items():
-        scored = eval_dir / "scored.jsonl"
-        if not scored.is_file():
+        scored = _scored_rows(eval_dir)
+        if scored is None:
             continue
         by: dict[tuple[str, str], list[tuple[dict[str, Any], str]]] = defaultdict(list)
-        for r in _read_jsonl(scored):
+        for r in scored:
             if r["id"] in tasks:
                 task, lv, seen = tasks[r["id"]]
                 by[(lv, task)].append((r, seen))
         for lv, task in sorted(by):
             rows = by[(lv, task)]
             n = len(rows)
-            mix = " / ".join(f"{100 * sum(r['format'] == f for r, _ in rows) / n:.0f}" for f in (1, 2, 3))
+            mix = _mix([r for r, _ in rows])
             said = [(parse(r.get("response", "")).perception, seen) for r, seen in rows]
             said = [(text, seen) for text, seen in said if text is not None]
             right = (
